@@ -1,0 +1,20 @@
+"""Business rules: one YAML file, loaded once per process; CRM_RULES points at a bank's own copy."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+DEFAULT_RULES = Path(__file__).with_name("rules.yaml")
+
+
+@cache
+def load_rules(path: str | None = None) -> dict:
+    rules_path = Path(path or os.environ.get("CRM_RULES") or DEFAULT_RULES)
+    rules = yaml.safe_load(rules_path.read_text(encoding="utf-8"))
+    if not isinstance(rules, dict) or "reporting" not in rules:
+        raise ValueError(f"{rules_path}: not a rules file (no 'reporting' section)")
+    return rules
