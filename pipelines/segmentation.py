@@ -1,0 +1,50 @@
+"""The segmentation tables of one business date, in dependency order.
+
+Dagster assets call one step each; tests and benchmarks call `build_date` for the whole chain."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+
+from models.segmentation import SegmentationConfigError, segmentation_params
+from pipelines.contracts import output_contracts
+from pipelines.marts import replace_date
+
+# (warehouse table, sql file) in the order a date is built.
+STEPS = (
+    ("int_customer_day", "int/int_customer_day"),
+    ("customer_rfm", "marts/customer_rfm"),
+    ("segment_migration", "marts/segment_migration"),
+    ("customer_lifecycle", "marts/customer_lifecycle"),
+    ("customer_360", "marts/customer_360"),
+)
+
+
+def params_for(rules: dict) -> dict:
+    """Validated SQL parameters; config names must be values the output contracts allow."""
+    params = segmentation_params(rules)
+    contracts = output_contracts()
+    allowed = {
+        "segment": (set(contracts["customer_rfm"].column("segment").allowed or ()),
+                    {g["segment"] for g in params["segment_grid"]} | {params["inactive_segment"]}),
+        "tier": (set(contracts["customer_lifecycle"].column("tier").allowed or ()), set(params["tier_names"])),
+    }
+    for what, (contract_values, config_values) in allowed.items():
+        if contract_values and not config_values <= contract_values:
+            raise SegmentationConfigError(
+                f"{what} names {sorted(config_values - contract_values)} are not in the output contract; "
+                "renaming them is a contract change (bump its schema_version)")
+    return params
+
+
+def build_step(con: duckdb.DuckDBPyConnection, table: str, as_of_date: date, params: dict) -> int:
+    sql_name = dict(STEPS)[table]
+    return replace_date(con, table, sql_name, as_of_date, params)
+
+
+def build_date(con: duckdb.DuckDBPyConnection, as_of_date: date, rules: dict) -> dict[str, int]:
+    """Every segmentation table for one date; rows written per table."""
+    params = params_for(rules)
+    return {table: build_step(con, table, as_of_date, params) for table, _ in STEPS}

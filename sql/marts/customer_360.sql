@@ -1,0 +1,72 @@
+-- One wide row per customer known on $as_of_date: what a CRM imports. No direct identifiers
+-- (age as a band only). Later marts join in here with one import CTE and one left join each.
+with
+
+customer_day as (
+    select *
+    from int_customer_day
+    where as_of_date = $as_of_date
+),
+
+rfm as (
+    select customer_id, recency_days, frequency, monetary, r_score, f_score, m_score, rfm_cell,
+           segment, previous_segment
+    from customer_rfm
+    where as_of_date = $as_of_date
+),
+
+lifecycle as (
+    select customer_id, aum, tier, stage, previous_stage, stage_since, recommended_action
+    from customer_lifecycle
+    where as_of_date = $as_of_date
+),
+
+final as (
+    select
+        $as_of_date as as_of_date,
+        d.customer_id,
+        d.customer_type,
+        d.status,
+        d.age_band,
+        d.gender,
+        d.city,
+        d.branch_id,
+        d.rm_id,
+        d.risk_tolerance,
+        d.marketing_consent,
+        d.onboard_date,
+        d.tenure_days,
+        rfm.segment,
+        rfm.previous_segment,
+        rfm.rfm_cell,
+        rfm.r_score,
+        rfm.f_score,
+        rfm.m_score,
+        rfm.recency_days,
+        rfm.frequency,
+        rfm.monetary,
+        lifecycle.stage,
+        lifecycle.previous_stage,
+        lifecycle.stage_since,
+        lifecycle.tier,
+        lifecycle.aum,
+        lifecycle.recommended_action,
+        d.accounts_open,
+        d.held_families,
+        d.current_account_accounts,
+        d.savings_accounts,
+        d.time_deposit_accounts,
+        d.credit_card_accounts,
+        d.consumer_loan_accounts,
+        d.mortgage_accounts,
+        d.business_loan_accounts,
+        d.wealth_management_accounts,
+        d.fund_accounts,
+        d.insurance_accounts,
+        d.private_banking_accounts
+    from customer_day d
+    left join rfm using (customer_id)
+    left join lifecycle using (customer_id)
+)
+
+select * from final

@@ -1,0 +1,137 @@
+-- One row per customer known on $as_of_date: recency, frequency and monetary over the RFM
+-- window, r/f/m scores 1..$score_levels (higher is better) over the scored base, the named
+-- segment, and the segment of the latest earlier snapshot in this table.
+-- Scored base: customers with at least one counted transaction in the window; the rest are
+-- $inactive_segment with no scores.
+-- Quintile scores never split a tie: all customers with the same value get the score of the
+-- midpoint of their tie group, p = (customers with a worse value + half the customers tied)
+-- / base size, score = 1 + floor(levels * p). Exact integer arithmetic, so no float edge.
+-- All customers equal -> p = 0.5 -> the middle score; one customer -> the middle score; fewer
+-- customers than levels -> scores spread over 1..levels (2 customers: 2 and 4); none -> no rows.
+with
+
+customer_day as (
+    select customer_id, recency_days, frequency, monetary_amount, aum
+    from int_customer_day
+    where as_of_date = $as_of_date
+),
+
+earlier_snapshot as (
+    select customer_id, segment
+    from customer_rfm
+    where as_of_date = (select max(as_of_date) from customer_rfm where as_of_date < $as_of_date)
+),
+
+segment_rules as (
+    select
+        unnest(generate_series(1, len($segment_grid))) as precedence,
+        unnest($segment_grid) as rule
+),
+
+measured as (
+    select
+        customer_id,
+        recency_days,
+        frequency,
+        case when $monetary_basis = 'aum' then aum else monetary_amount end as monetary
+    from customer_day
+),
+
+scored_base as (
+    select * from measured where frequency > 0
+),
+
+base_size as (
+    select count(*) as n from scored_base
+),
+
+-- "worse" counts the customers whose value ranks below the group: more days since the last
+-- transaction, fewer transactions, less money.
+recency_groups as (
+    select
+        recency_days as value,
+        count(*) as tied,
+        coalesce(sum(count(*)) over (order by recency_days desc
+                                     rows between unbounded preceding and 1 preceding), 0) as worse
+    from scored_base
+    group by recency_days
+),
+
+frequency_groups as (
+    select
+        frequency as value,
+        count(*) as tied,
+        coalesce(sum(count(*)) over (order by frequency
+                                     rows between unbounded preceding and 1 preceding), 0) as worse
+    from scored_base
+    group by frequency
+),
+
+monetary_groups as (
+    select
+        monetary as value,
+        count(*) as tied,
+        coalesce(sum(count(*)) over (order by monetary
+                                     rows between unbounded preceding and 1 preceding), 0) as worse
+    from scored_base
+    group by monetary
+),
+
+scores as (
+    select
+        s.customer_id,
+        case when $scoring = 'fixed'
+             then 1 + len(list_filter($recency_cuts, lambda c: s.recency_days <= c))
+             else 1 + ($score_levels * (2 * rg.worse + rg.tied)) // (2 * b.n)
+        end::integer as r_score,
+        case when $scoring = 'fixed'
+             then 1 + len(list_filter($frequency_cuts, lambda c: s.frequency >= c))
+             else 1 + ($score_levels * (2 * fg.worse + fg.tied)) // (2 * b.n)
+        end::integer as f_score,
+        case when $scoring = 'fixed'
+             then 1 + len(list_filter($monetary_cuts, lambda c: s.monetary >= c))
+             else 1 + ($score_levels * (2 * mg.worse + mg.tied)) // (2 * b.n)
+        end::integer as m_score
+    from scored_base s
+    cross join base_size b
+    join recency_groups rg on rg.value = s.recency_days
+    join frequency_groups fg on fg.value = s.frequency
+    join monetary_groups mg on mg.value = s.monetary
+),
+
+-- The grid resolved once per score cell (levels^3 cells), then joined by equality.
+score_cells as (
+    select r.range::integer as r, f.range::integer as f, m.range::integer as m
+    from range(1, $score_levels + 1) r, range(1, $score_levels + 1) f, range(1, $score_levels + 1) m
+),
+
+cell_segments as (
+    select c.r, c.f, c.m, arg_min(sr.rule.segment, sr.precedence) as segment
+    from score_cells c
+    join segment_rules sr
+      on c.r between sr.rule.r_min and sr.rule.r_max
+     and c.f between sr.rule.f_min and sr.rule.f_max
+     and c.m between sr.rule.m_min and sr.rule.m_max
+    group by c.r, c.f, c.m
+),
+
+final as (
+    select
+        $as_of_date as as_of_date,
+        d.customer_id,
+        case when sc.customer_id is not null then d.recency_days end as recency_days,
+        d.frequency,
+        d.monetary,
+        sc.r_score,
+        sc.f_score,
+        sc.m_score,
+        sc.r_score::varchar || sc.f_score::varchar || sc.m_score::varchar as rfm_cell,
+        case when sc.customer_id is null then $inactive_segment else cs.segment end as segment,
+        e.segment as previous_segment
+    from measured d
+    left join scores sc using (customer_id)
+    left join cell_segments cs on cs.r = sc.r_score and cs.f = sc.f_score and cs.m = sc.m_score
+    left join earlier_snapshot e using (customer_id)
+)
+
+select * from final
