@@ -9,6 +9,7 @@ from datetime import date
 import duckdb
 
 from models.segmentation import SegmentationConfigError, segmentation_params
+from pipelines.contract_tables import ensure_contract_table
 from pipelines.contracts import output_contracts
 from pipelines.marts import replace_date
 
@@ -40,8 +41,11 @@ def params_for(rules: dict) -> dict:
 
 
 def build_step(con: duckdb.DuckDBPyConnection, table: str, as_of_date: date, params: dict) -> int:
-    sql_name = dict(STEPS)[table]
-    return replace_date(con, table, sql_name, as_of_date, params)
+    """Replace one date of one table; a table with an output contract is created typed by it."""
+    contract = output_contracts().get(table)
+    if contract is not None:
+        ensure_contract_table(con, contract)
+    return replace_date(con, table, dict(STEPS)[table], {**params, "as_of_date": as_of_date})
 
 
 def build_date(con: duckdb.DuckDBPyConnection, as_of_date: date, rules: dict) -> dict[str, int]:

@@ -28,3 +28,8 @@ def bind(query: str, params: dict) -> dict:
 def run(con, query: str, params: dict | None = None):
     """Execute with named parameters, passing only those the query uses."""
     return con.execute(query, bind(query, params or {}))
+
+
+def one(con, query: str, params: dict | None = None) -> tuple:
+    """The single row of a query (fetched whole: DuckDB 2 keeps an unread result open)."""
+    return run(con, query, params).fetchall()[0]

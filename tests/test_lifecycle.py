@@ -10,8 +10,9 @@ import pytest
 
 from models.segmentation import SegmentationConfigError, action_rules, tier_ladder
 from pipelines.config import load_rules
-from pipelines.contract_checks import base_coverage_failures, contract_failures
+from pipelines.base_coverage import base_coverage_failures
 from pipelines.contracts import output_contracts
+from pipelines.publishing import contract_violations
 from pipelines.segmentation import build_date
 from tests.segmentation_kit import EPOCH, account, balance, customer, insert, rows, txn, warehouse
 
@@ -191,11 +192,11 @@ def test_lifecycle_checks_pass_and_catch_an_unknown_tier(tmp_path):
     insert(con, "stg_customers", [customer(f"C{k}") for k in range(4)], EPOCH)
     build_date(con, D, load_rules())
     contract = output_contracts()["customer_lifecycle"]
-    assert not any(contract_failures(con, contract, D).values())
+    assert contract_violations(con, "customer_lifecycle", contract, D) == []
     assert not any(base_coverage_failures(con, "customer_lifecycle", D).values())
     con.execute("update customer_lifecycle set tier = 'platinum', stage_since = null where customer_id = 'C0'")
-    assert {k: v for k, v in contract_failures(con, contract, D).items() if v} == {
-        "tier in allowed values": 1, "stage_since not null": 1}
+    assert contract_violations(con, "customer_lifecycle", contract, D) == [
+        "tier not allowed: 1 rows", "stage_since null: 1 rows"]
 
 
 def test_config_that_leaves_a_stage_and_tier_without_action_or_tiers_unordered_is_refused():

@@ -10,8 +10,9 @@ import pytest
 
 from models.segmentation import SegmentationConfigError, segment_grid, segment_of
 from pipelines.config import load_rules
-from pipelines.contract_checks import base_coverage_failures, contract_failures
+from pipelines.base_coverage import base_coverage_failures
 from pipelines.contracts import output_contracts
+from pipelines.publishing import contract_violations
 from pipelines.segmentation import build_date, params_for
 from tests.segmentation_kit import EPOCH, account, customer, insert, rows, txn, warehouse
 
@@ -250,12 +251,12 @@ def test_checks_pass_on_a_built_date_and_catch_a_broken_one(tmp_path):
     add_customers(con, {f"C{k}": [(k, 10.0 * k)] for k in range(1, 9)})
     build_date(con, D, load_rules())
     for table in ("customer_rfm", "segment_migration"):
-        assert not any(contract_failures(con, output_contracts()[table], D).values())
+        assert contract_violations(con, table, output_contracts()[table], D) == []
     assert not any(base_coverage_failures(con, "customer_rfm", D).values())
     con.execute("update customer_rfm set r_score = 6 where customer_id = 'C1'")
     con.execute("insert into customer_rfm select * from customer_rfm where customer_id = 'C2'")
     con.execute("delete from customer_rfm where customer_id = 'C3'")
-    failures = {k: v for k, v in contract_failures(con, output_contracts()["customer_rfm"], D).items() if v}
-    assert failures == {"unique key (customer_id)": 1, "r_score <= 5": 1}
+    assert contract_violations(con, "customer_rfm", output_contracts()["customer_rfm"], D) == [
+        "r_score above 5: 1 rows", "duplicate key: 1 rows"]
     assert base_coverage_failures(con, "customer_rfm", D) == {
         "base customers missing": 1, "customers not in the base": 0, "duplicate customer rows": 1}

@@ -13,7 +13,7 @@ from pipelines.ingestion.errors import IngestionError
 from pipelines.ingestion.landing import find_file, sha256_of
 from pipelines.ingestion.profiles import SourceProfile, profile_for
 from pipelines.ingestion.staging import FileReport, load_file, staging_ddl, staging_table
-from pipelines.sql import load_sql
+from pipelines.sql import load_sql, one
 
 DEFAULT_PRODUCTS = CONTRACTS_DIR / "reference" / "products.csv"
 
@@ -26,7 +26,7 @@ def init_warehouse(con: duckdb.DuckDBPyConnection) -> None:
 
 def _ever_loaded(con, entity: str, business_date: date) -> bool:
     query = f"select exists (select 1 from {q(staging_table(entity))} where business_date <= $d)"
-    return con.execute(query, {"d": business_date}).fetchone()[0]
+    return one(con, query, {"d": business_date})[0]
 
 
 def _delete_date(con, table: str, business_date: date) -> None:

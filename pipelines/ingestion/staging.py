@@ -14,7 +14,7 @@ from pipelines.contracts import Contract, quote_ident as q
 from pipelines.ingestion.errors import IngestionError
 from pipelines.ingestion.profiles import SourceProfile
 from pipelines.ingestion.reader import read_raw
-from pipelines.sql import load_sql, run
+from pipelines.sql import load_sql, one, run
 from pipelines.ingestion.typing_sql import canonical_text, typed_value, violations
 
 KEEP_EXTRA_COLUMNS = {"customers"}  # the contract keeps further customer columns as attributes
@@ -183,20 +183,20 @@ def _insert_sql(contract: Contract, priced: bool) -> str:
 def _reconcile(con, contract: Contract, params: dict, path: Path) -> tuple:
     table = q(staging_table(contract.entity))
     amount = q(contract.amount) if contract.amount else "null::decimal(18,2)"
-    read = con.execute("select count(*), coalesce(sum(_amount), 0) from _checked").fetchone()
-    loaded = run(
+    read = one(con, "select count(*), coalesce(sum(_amount), 0) from _checked")
+    loaded = one(
         con,
         f"select count(*), coalesce(sum({amount}), 0) from {table} "
         "where business_date = $business_date and _source_file = $source_file",
         params,
-    ).fetchone()
-    quarantined = run(
+    )
+    quarantined = one(
         con,
         "select count(*), coalesce(sum(amount), 0) from quarantine "
         "where business_date = $business_date and entity = $entity and source_file = $source_file",
         params,
-    ).fetchone()
-    raw_rows = con.execute("select count(*) from _raw").fetchone()[0]
+    )
+    raw_rows = one(con, "select count(*) from _raw")[0]
     if raw_rows != read[0] or read[0] != loaded[0] + quarantined[0] or read[1] != loaded[1] + quarantined[1]:
         raise IngestionError(
             f"{path.name}: reconciliation failed: read {raw_rows} rows / {read[1]} amount, "

@@ -83,15 +83,15 @@ scores as (
         case when $scoring = 'fixed'
              then 1 + len(list_filter($recency_cuts, lambda c: s.recency_days <= c))
              else 1 + ($score_levels * (2 * rg.worse + rg.tied)) // (2 * b.n)
-        end::integer as r_score,
+        end::bigint as r_score,
         case when $scoring = 'fixed'
              then 1 + len(list_filter($frequency_cuts, lambda c: s.frequency >= c))
              else 1 + ($score_levels * (2 * fg.worse + fg.tied)) // (2 * b.n)
-        end::integer as f_score,
+        end::bigint as f_score,
         case when $scoring = 'fixed'
              then 1 + len(list_filter($monetary_cuts, lambda c: s.monetary >= c))
              else 1 + ($score_levels * (2 * mg.worse + mg.tied)) // (2 * b.n)
-        end::integer as m_score
+        end::bigint as m_score
     from scored_base s
     cross join base_size b
     join recency_groups rg on rg.value = s.recency_days
@@ -101,7 +101,7 @@ scores as (
 
 -- The grid resolved once per score cell (levels^3 cells), then joined by equality.
 score_cells as (
-    select r.range::integer as r, f.range::integer as f, m.range::integer as m
+    select r.range as r, f.range as f, m.range as m
     from range(1, $score_levels + 1) r, range(1, $score_levels + 1) f, range(1, $score_levels + 1) m
 ),
 

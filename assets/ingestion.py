@@ -1,0 +1,94 @@
+"""Ingestion: the landed extracts of each business date, typed into the warehouse."""
+
+
+import dagster as dg
+
+from assets.checks import validate_dates
+from pipelines.config import load_rules
+from pipelines.contracts import LOAD_ORDER, input_contracts
+from pipelines.ingestion.ingest import ingest_date, init_warehouse
+from pipelines.marts import distribution_markdown, replace_date
+from pipelines.partitions import business_dates, daily_partitions
+from pipelines.resources import LandingResource, WarehouseResource
+from pipelines.sql import one
+
+STAGED = {entity: f"stg_{entity}" for entity in LOAD_ORDER}
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(table, group_name="ingestion", kinds={"duckdb"},
+                     description=input_contracts()[entity].description)
+        for entity, table in STAGED.items()
+    ] + [
+        dg.AssetSpec("quarantine", group_name="ingestion", kinds={"duckdb"},
+                     description="One row per rejected input row: file, line, column, reason code, masked value."),
+        dg.AssetSpec("ingestion_log", group_name="ingestion", kinds={"duckdb"},
+                     description="One row per input entity and business date: rows and amounts read, loaded, quarantined."),
+    ],
+    check_specs=[
+        dg.AssetCheckSpec("matches_contract", asset=table, blocking=True,
+                          description=f"Staged {entity} meet data_contracts/inputs/{entity}.yaml")
+        for entity, table in STAGED.items()
+    ],
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool="duckdb_warehouse",
+    can_subset=False,
+)
+def staging(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource):
+    """Each business date's extracts, read through their source profile into stg_<entity>; a date loads whole or not at all."""
+    rules = load_rules()
+    dates = business_dates(context)
+    totals: dict[str, dict[str, int]] = {e: {"rows_loaded": 0, "rows_quarantined": 0} for e in LOAD_ORDER}
+    with warehouse.connect() as con:
+        init_warehouse(con)
+        for day in dates:
+            for report in ingest_date(con, landing.root, day, rules, context.run_id, warehouse.pseudonym_salt):
+                totals[report.entity]["rows_loaded"] += report.rows_loaded
+                totals[report.entity]["rows_quarantined"] += report.rows_quarantined
+            context.log.info(f"ingested business date {day}")
+        reasons = distribution_markdown(con, "quarantine", "reason", dates[-1], "business_date") if dates else ""
+    for entity, table in STAGED.items():
+        yield dg.MaterializeResult(asset_key=table, metadata={"business_dates": len(dates), **totals[entity]})
+    yield dg.MaterializeResult(asset_key="quarantine", metadata={
+        "rows_quarantined": sum(t["rows_quarantined"] for t in totals.values()),
+        "reasons_last_date": dg.MetadataValue.md(reasons)})
+    yield dg.MaterializeResult(asset_key="ingestion_log", metadata={"business_dates": len(dates)})
+    for entity, table in STAGED.items():
+        check = validate_dates(warehouse, table, "business_date", dates, input_contracts()[entity])
+        yield dg.AssetCheckResult(asset_key=table, check_name="matches_contract",
+                                  passed=check.passed, metadata=check.metadata)
+
+
+@dg.asset(
+    deps=["ingestion_log"],
+    kinds={"duckdb"},
+    group_name="ingestion",
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool="duckdb_warehouse",
+)
+def data_quality(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """One row per input entity and business date: file, rows read, loaded and quarantined, amounts, reasons."""
+    with warehouse.connect() as con:
+        rows = {day: replace_date(con, "data_quality", "marts/data_quality", {"as_of_date": day})
+                for day in business_dates(context)}
+        unreconciled = one(
+            con, "select count(*) from data_quality where not reconciled and as_of_date between $a and $b",
+            {"a": min(rows), "b": max(rows)})[0]
+        preview = con.sql("select entity, status, rows_read, rows_loaded, rows_quarantined from data_quality "
+                          "where as_of_date = $d order by entity", params={"d": max(rows)}).pl()
+    if unreconciled:
+        raise dg.Failure(f"{unreconciled} files did not reconcile (read != loaded + quarantined)")
+    return dg.MaterializeResult(metadata={
+        "rows": sum(rows.values()),
+        "preview": dg.MetadataValue.md(_markdown(preview)),
+    })
+
+
+def _markdown(frame) -> str:
+    header = "| " + " | ".join(frame.columns) + " |"
+    rule = "|" + "---|" * len(frame.columns)
+    body = ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.iter_rows()]
+    return "\n".join([header, rule, *body])

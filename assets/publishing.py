@@ -1,0 +1,36 @@
+"""Publishing: the atomic Parquet snapshot per business date that CRM tools and BI read."""
+
+import dagster as dg
+
+from assets.registry import PUBLISHED_TABLES
+from pipelines.partitions import business_dates, daily_partitions
+from pipelines.publishing import publish_snapshot
+from pipelines.resources import OutputResource, WarehouseResource
+
+
+@dg.asset(
+    deps=PUBLISHED_TABLES,
+    kinds={"parquet"},
+    group_name="publishing",
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool="duckdb_warehouse",
+)
+def published_snapshot(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                       output: OutputResource) -> dg.MaterializeResult:
+    """One manifest per business date: every published table as validated Parquet, moved into place atomically."""
+    manifests = []
+    with warehouse.connect(read_only=True) as con:
+        for day in business_dates(context):
+            input_files = con.sql(
+                "select entity, source_file, file_sha256, rows_read from ingestion_log "
+                "where business_date = $d and source_file is not null order by entity",
+                params={"d": day}).pl().to_dicts()
+            manifests.append(publish_snapshot(con, output.root, day, PUBLISHED_TABLES, context.run_id, input_files))
+    last = manifests[-1]
+    return dg.MaterializeResult(metadata={
+        "snapshots": len(manifests),
+        "last_as_of_date": last["as_of_date"],
+        "rows": dg.MetadataValue.json({t: e["rows"] for t, e in last["tables"].items()}),
+        "output": dg.MetadataValue.path(str(output.root)),
+    })

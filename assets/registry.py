@@ -1,0 +1,6 @@
+"""Every table the nightly snapshot publishes. A new mart is published by adding its name here
+(and its contract in data_contracts/outputs/); the asset key equals the warehouse table name."""
+
+PUBLISHED_TABLES: list[str] = [
+    "data_quality",
+]

@@ -1,0 +1,33 @@
+"""Mart tables typed by their output contract before the first build.
+
+A mart that reads its own earlier snapshot (previous segment, stage history) needs its table to
+exist before its query first runs; creating it from the contract also pins every column to the
+contract's type. A newer contract version's added columns are added in place."""
+
+from __future__ import annotations
+
+import duckdb
+
+from pipelines.contracts import Contract, quote_ident as q
+from pipelines.sql import run
+
+DATE_COLUMN = "as_of_date"
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    rows = run(con, "select column_name from information_schema.columns "
+                    "where table_name = $t and table_schema = current_schema() order by ordinal_position",
+               {"t": table}).fetchall()
+    return [r[0] for r in rows]
+
+
+def ensure_contract_table(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
+    table = q(contract.entity)
+    present = _columns(con, contract.entity)
+    if not present:
+        cols = [f"{q(DATE_COLUMN)} date not null", *(f"{q(c.name)} {c.duckdb_type}" for c in contract.columns)]
+        con.execute(f"create table {table} ({', '.join(cols)})")
+        return
+    for c in contract.columns:
+        if c.name not in present:
+            con.execute(f"alter table {table} add column {q(c.name)} {c.duckdb_type}")

@@ -1,0 +1,153 @@
+"""The atomic publisher every output table goes through.
+
+A snapshot is written to a temporary folder, validated against the output contracts, and only
+then moved into `<output>/<table>/as_of_date=YYYY-MM-DD/` (a directory swap per table), with
+the manifest written last: a reader sees the previous complete snapshot or the new one, never
+a half-written file. A snapshot that fails validation is not published at all."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from pipelines.contracts import DUCKDB_TYPES, Contract, output_contracts, quote_ident as q, quote_literal as lit
+from pipelines.sql import one, run
+
+# Direct identifiers that must never reach a CRM import or a BI dashboard (outputs.md).
+FORBIDDEN_COLUMNS = {
+    "full_name", "name", "customer_name", "rm_name", "phone", "mobile", "email", "id_number",
+    "card_number", "account_number", "counterparty_account", "counterparty_name",
+    "counterparty_account_key", "birth_date", "address", "text", "description",
+}
+
+
+class PublishError(Exception):
+    """The snapshot broke an output contract; nothing of it was published."""
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _exchange(new: Path, current: Path) -> None:
+    """Atomically swap two directories (Linux renameat2 RENAME_EXCHANGE); rename-aside elsewhere."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is not None:
+        at_fdcwd, rename_exchange = -100, 2
+        if renameat2(at_fdcwd, bytes(new), at_fdcwd, bytes(current), rename_exchange) == 0:
+            return
+    aside = current.with_name(current.name + f".old-{uuid.uuid4().hex[:8]}")
+    os.rename(current, aside)
+    os.rename(new, current)
+    os.rename(aside, new)
+
+
+def _move_into_place(staged: Path, final: Path) -> None:
+    final.parent.mkdir(parents=True, exist_ok=True)
+    if final.exists():
+        _exchange(staged, final)
+        shutil.rmtree(staged)  # now holds the previous snapshot
+    else:
+        os.rename(staged, final)
+
+
+def contract_violations(con: duckdb.DuckDBPyConnection, table: str, contract: Contract,
+                        as_of_date: date) -> list[str]:
+    """Schema and row rules of the contract, checked in DuckDB for one date of a mart."""
+    described = run(con, f"describe select * from {q(table)}", {}).fetchall()
+    actual = {row[0]: row[1].lower() for row in described}
+    problems = []
+    forbidden = sorted(set(actual) & FORBIDDEN_COLUMNS)
+    if forbidden:
+        problems.append(f"direct identifiers present: {', '.join(forbidden)}")
+    for col in contract.columns:
+        if col.name not in actual:
+            problems.append(f"column {col.name} missing")
+        elif actual[col.name] != DUCKDB_TYPES[col.type]:
+            problems.append(f"column {col.name} is {actual[col.name]}, contract says {DUCKDB_TYPES[col.type]}")
+    if problems:
+        return problems
+    rules = []
+    for col in contract.columns:
+        name = q(col.name)
+        if col.required:
+            rules.append((f"{col.name} null", f"{name} is null"))
+        if col.allowed:
+            allowed = ", ".join(lit(v) for v in col.allowed)
+            rules.append((f"{col.name} not allowed", f"{name}::varchar not in ({allowed})"))
+        if col.min is not None:
+            rules.append((f"{col.name} below {col.min}", f"{name} < {col.min}"))
+        if col.max is not None:
+            rules.append((f"{col.name} above {col.max}", f"{name} > {col.max}"))
+    counts = ", ".join(f"count(*) filter (where {cond})" for _, cond in rules) or "0"
+    key = ", ".join(q(k) for k in contract.key)
+    row = one(con, f"select {counts}, count(*) - count(distinct ({key})) from {q(table)} "
+                   "where as_of_date = $as_of_date", {"as_of_date": as_of_date})
+    for (label, _), n in zip(rules + [("duplicate key", None)], row):
+        if n:
+            problems.append(f"{label}: {n} rows")
+    return problems
+
+
+def publish_snapshot(con: duckdb.DuckDBPyConnection, output_root: Path, as_of_date: date,
+                     tables: list[str], run_id: str, input_files: list[dict]) -> dict:
+    """Write, validate and atomically publish one business date's snapshot; return the manifest."""
+    contracts = output_contracts()
+    missing = [t for t in tables if t not in contracts]
+    if missing:
+        raise PublishError(f"no output contract for {', '.join(missing)}")
+    staging_root = output_root / "_tmp" / f"{as_of_date.isoformat()}-{run_id[:8]}-{uuid.uuid4().hex[:6]}"
+    try:
+        entries, problems = {}, {}
+        for table in tables:
+            contract = contracts[table]
+            found = contract_violations(con, table, contract, as_of_date)
+            if found:
+                problems[table] = found
+                continue
+            folder = staging_root / table
+            folder.mkdir(parents=True)
+            path = folder / "part-0.parquet"
+            columns = ", ".join(q(c.name) for c in contract.columns)
+            order = ", ".join(q(k) for k in contract.key)
+            relation = con.sql(f"select {columns} from {q(table)} where as_of_date = $as_of_date order by {order}",
+                               params={"as_of_date": as_of_date})
+            relation.write_parquet(str(path), compression="zstd")
+            rows = one(con, "select count(*) from read_parquet($p)", {"p": str(path)})[0]
+            entries[table] = {"rows": rows, "schema_version": contract.schema_version,
+                              "files": [{"path": f"{table}/as_of_date={as_of_date.isoformat()}/{path.name}",
+                                         "sha256": _sha256(path)}]}
+        if problems:
+            detail = "; ".join(f"{t}: {', '.join(p)}" for t, p in problems.items())
+            raise PublishError(f"snapshot {as_of_date} not published: {detail}")
+        for table in tables:
+            _move_into_place(staging_root / table, output_root / table / f"as_of_date={as_of_date.isoformat()}")
+        manifest = {
+            "as_of_date": as_of_date.isoformat(),
+            "run_id": run_id,
+            "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "tables": entries,
+            "input_files": input_files,
+        }
+        manifests = output_root / "_manifests"
+        manifests.mkdir(parents=True, exist_ok=True)
+        tmp = manifests / f".{as_of_date.isoformat()}.json.tmp"
+        tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+        os.replace(tmp, manifests / f"{as_of_date.isoformat()}.json")
+        return manifest
+    finally:
+        shutil.rmtree(staging_root, ignore_errors=True)

@@ -1,0 +1,28 @@
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from pipelines.config import load_rules  # noqa: E402
+from pipelines.ingestion.ingest import ingest_date, init_warehouse  # noqa: E402
+
+
+@pytest.fixture
+def warehouse(tmp_path):
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    init_warehouse(con)
+    yield con
+    con.close()
+
+
+@pytest.fixture
+def ingest(warehouse):
+    """ingest(landing, day) -> reports, on the test's warehouse."""
+
+    def _ingest(landing, day):
+        return ingest_date(warehouse, landing, day, load_rules(), "test-run", "test-salt")
+
+    return _ingest
