@@ -3,4 +3,8 @@
 
 PUBLISHED_TABLES: list[str] = [
     "data_quality",
+    "customer_rfm",
+    "segment_migration",
+    "customer_lifecycle",
+    "customer_360",
 ]

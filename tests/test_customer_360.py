@@ -109,3 +109,40 @@ def test_a_newer_contract_version_adds_its_columns_to_the_existing_table(tmp_pat
     ensure_contract_table(con, v2)
     got = rows(con, "select count(*) as n, count(next_best_offer) as offers from customer_360")
     assert got == [{"n": 6, "offers": 0}]
+
+
+def test_crm_run_backfill_publishes_the_segmentation_tables_for_every_date(tmp_path, monkeypatch):
+    import json
+    import shutil
+    from pathlib import Path
+
+    import duckdb
+
+    from landing_kit import D1, D2, TXN_COLUMNS, basic_landing, entity_file, txn as landing_txn, write_csv
+    from pipelines.cli import main
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(Path(__file__).resolve().parent.parent / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    landing = basic_landing(tmp_path / "landing")
+    write_csv(entity_file(landing, "fx_rates", D2), [{"rate_date": "2024-03-02", "currency": "USD",
+                                                      "rate_to_reporting": "7.2"}])
+    write_csv(entity_file(landing, "transactions", D2), [landing_txn("T9", ts="2024-03-02 08:00:00")], TXN_COLUMNS)
+    out = tmp_path / "out"
+    assert main(["run", "--landing", str(landing), "--warehouse", str(tmp_path / "w.duckdb"),
+                 "--output", str(out), "--from", "2024-03-01", "--to", "2024-03-02"]) == 0
+    for day in (D1, D2):
+        manifest = json.loads((out / "_manifests" / f"{day}.json").read_text())
+        assert {t: manifest["tables"][t]["rows"] for t in
+                ("customer_rfm", "customer_lifecycle", "customer_360")} == {
+            "customer_rfm": 2, "customer_lifecycle": 2, "customer_360": 2}
+        assert manifest["tables"]["customer_360"]["schema_version"] == "1.0.0"
+    published = duckdb.sql(
+        "select as_of_date, customer_id, segment, previous_segment "
+        "from read_parquet($files, hive_partitioning = true) order by all",
+        params={"files": str(out / "customer_rfm" / "*" / "*.parquet")}).fetchall()
+    # C2 has no transactions; C1's two purchases on D1 and one more on D2 keep it the only scored customer.
+    assert [(str(d), c, s, p) for d, c, s, p in published] == [
+        ("2024-03-01", "C1", "Need Attention", None), ("2024-03-01", "C2", "Inactive", None),
+        ("2024-03-02", "C1", "Need Attention", "Need Attention"), ("2024-03-02", "C2", "Inactive", "Inactive")]
