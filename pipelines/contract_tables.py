@@ -26,8 +26,10 @@ def ensure_contract_table(con: duckdb.DuckDBPyConnection, contract: Contract) ->
     present = _columns(con, contract.entity)
     if not present:
         cols = [f"{q(DATE_COLUMN)} date not null", *(f"{q(c.name)} {c.duckdb_type}" for c in contract.columns)]
-        con.execute(f"create table {table} ({', '.join(cols)})")
+        statement = f"create table {table} ({', '.join(cols)})"
+        con.execute(statement)
         return
     for c in contract.columns:
         if c.name not in present:
-            con.execute(f"alter table {table} add column {q(c.name)} {c.duckdb_type}")
+            statement = f"alter table {table} add column {q(c.name)} {c.duckdb_type}"
+            con.execute(statement)

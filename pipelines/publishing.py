@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import hashlib
 import json
 import os
 import shutil
@@ -20,6 +19,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.contracts import DUCKDB_TYPES, Contract, output_contracts, quote_ident as q, quote_literal as lit
+from pipelines.ingestion.landing import sha256_of
 from pipelines.sql import one, run
 
 # Direct identifiers that must never reach a CRM import or a BI dashboard (outputs.md).
@@ -32,14 +32,6 @@ FORBIDDEN_COLUMNS = {
 
 class PublishError(Exception):
     """The snapshot broke an output contract; nothing of it was published."""
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _exchange(new: Path, current: Path) -> None:
@@ -124,13 +116,13 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, output_root: Path, as_of_da
             path = folder / "part-0.parquet"
             columns = ", ".join(q(c.name) for c in contract.columns)
             order = ", ".join(q(k) for k in contract.key)
-            relation = con.sql(f"select {columns} from {q(table)} where as_of_date = $as_of_date order by {order}",
-                               params={"as_of_date": as_of_date})
+            query = f"select {columns} from {q(table)} where as_of_date = $as_of_date order by {order}"
+            relation = con.sql(query, params={"as_of_date": as_of_date})
             relation.write_parquet(str(path), compression="zstd")
             rows = one(con, "select count(*) from read_parquet($p)", {"p": str(path)})[0]
             entries[table] = {"rows": rows, "schema_version": contract.schema_version,
                               "files": [{"path": f"{table}/as_of_date={as_of_date.isoformat()}/{path.name}",
-                                         "sha256": _sha256(path)}]}
+                                         "sha256": sha256_of(path)}]}
         if problems:
             detail = "; ".join(f"{t}: {', '.join(p)}" for t, p in problems.items())
             raise PublishError(f"snapshot {as_of_date} not published: {detail}")

@@ -40,8 +40,8 @@ def test_republish_replaces_only_that_date(dq, tmp_path):
     publish_snapshot(dq, out, date(2024, 3, 2), ["data_quality"], "run-2", [])
     dq.execute("update data_quality set rows_read = 99 where as_of_date = date '2024-03-01'")
     publish_snapshot(dq, out, D, ["data_quality"], "run-3", [])
-    read = dq.execute(f"select as_of_date::varchar, rows_read from read_parquet('{out}/data_quality/*/*.parquet', "
-                      "hive_partitioning = true) order by 1").fetchall()
+    read = dq.execute("select as_of_date::varchar, rows_read from read_parquet($files, hive_partitioning = true) "
+                      "order by 1", {"files": f"{out}/data_quality/*/*.parquet"}).fetchall()
     assert read == [("2024-03-01", 99), ("2024-03-02", 3)]
 
 
