@@ -12,9 +12,7 @@ from pipelines.sql import one
 
 def base_coverage_failures(con: duckdb.DuckDBPyConnection, table: str, as_of_date: date) -> dict[str, int]:
     """Customers known on the date (delivered on or before it) missing, unknown or repeated in `table`."""
-    missing, unknown, duplicated = one(
-        con,
-        f"""
+    query = f"""
         with base as (
             select distinct customer_id from stg_customers where business_date <= $as_of_date
         ),
@@ -26,8 +24,7 @@ def base_coverage_failures(con: duckdb.DuckDBPyConnection, table: str, as_of_dat
             count(*) filter (where base.customer_id is null),
             coalesce(sum(mart.n - 1) filter (where mart.n > 1), 0)
         from base full join mart on mart.customer_id = base.customer_id
-        """,
-        {"as_of_date": as_of_date},
-    )
+    """
+    missing, unknown, duplicated = one(con, query, {"as_of_date": as_of_date})
     return {"base customers missing": int(missing), "customers not in the base": int(unknown),
             "duplicate customer rows": int(duplicated)}

@@ -31,8 +31,9 @@ def insert(con, table: str, rows: list[dict], business_date: date) -> None:
     cols = list(dict.fromkeys(k for r in rows for k in r))
     all_cols = ["business_date", *cols, "_line"]
     placeholders = ", ".join("?" for _ in all_cols)
+    statement = f"insert into {q(table)} ({', '.join(q(c) for c in all_cols)}) values ({placeholders})"
     con.executemany(
-        f"insert into {q(table)} ({', '.join(q(c) for c in all_cols)}) values ({placeholders})",
+        statement,
         [[business_date, *(r.get(c) for c in cols), i + 1] for i, r in enumerate(rows)],
     )
 
