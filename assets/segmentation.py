@@ -13,16 +13,18 @@ from pipelines.resources import WarehouseResource
 from pipelines.segmentation import STEPS, build_step, params_for
 
 COVERAGE_CHECK = "covers_customer_base"
-STAGING_INPUTS = ["stg_customers", "stg_accounts", "stg_products", "stg_transactions", "stg_balances",
-                  "stg_fx_rates"]
+STAGING_INPUTS = ["stg_customers", "stg_accounts", "stg_products", "stg_balances", "stg_fx_rates"]
 # table -> (description, upstream assets, columns whose distribution goes into the metadata)
 TABLES = {
+    "int_customer_activity": (
+        "One row per customer and business date with counted transactions in the longest window: activity by window.",
+        ["stg_accounts", "stg_transactions"], ()),
     "int_customer_day": (
         "One row per customer and business date: profile, tenure, age band, holdings by family, AUM, counted activity.",
-        STAGING_INPUTS, ("age_band",)),
+        [*STAGING_INPUTS, "int_customer_activity"], ("age_band",)),
     "customer_rfm": (
         "One row per customer and business date: recency, frequency, monetary, 1-5 scores, segment, previous segment.",
-        ["int_customer_day"], ("segment", "rfm_cell")),
+        ["stg_customers", "int_customer_activity", "int_customer_day"], ("segment", "rfm_cell")),
     "segment_migration": (
         "One row per business date and (from segment, to segment): customers who moved since the previous snapshot.",
         ["customer_rfm"], ()),
@@ -33,7 +35,7 @@ TABLES = {
         "One wide row per customer and business date for CRM import: profile, segment, stage, tier, AUM, holdings.",
         ["int_customer_day", "customer_rfm", "customer_lifecycle"], ("segment", "stage", "tier")),
 }
-PER_CUSTOMER = [t for t in TABLES if t != "segment_migration"]
+PER_CUSTOMER = [t for t in TABLES if t not in ("segment_migration", "int_customer_activity")]
 assert [t for t, _ in STEPS] == list(TABLES), "assets and build steps must list the same tables in order"
 
 

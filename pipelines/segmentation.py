@@ -15,6 +15,7 @@ from pipelines.marts import replace_date
 
 # (warehouse table, sql file) in the order a date is built.
 STEPS = (
+    ("int_customer_activity", "int/int_customer_activity"),
     ("int_customer_day", "int/int_customer_day"),
     ("customer_rfm", "marts/customer_rfm"),
     ("segment_migration", "marts/segment_migration"),

@@ -105,7 +105,7 @@ def test_all_customers_equal_get_the_middle_score_everywhere(tmp_path):
 def test_zero_customers_and_an_all_inactive_base_build_without_scores(tmp_path):
     con = warehouse(tmp_path)
     written = build_date(con, D, load_rules())
-    assert written == {"int_customer_day": 0, "customer_rfm": 0, "segment_migration": 0,
+    assert written == {"int_customer_activity": 0, "int_customer_day": 0, "customer_rfm": 0, "segment_migration": 0,
                        "customer_lifecycle": 0, "customer_360": 0}
     insert(con, "stg_customers", [customer("C1"), customer("C2")], EPOCH)
     build_date(con, D, load_rules())

@@ -1,24 +1,37 @@
 -- One row per customer known on $as_of_date: profile (no direct identifiers), tenure, age band,
 -- open accounts by product family, AUM in the reporting currency today and one trend window
--- ago, and counted-transaction activity over the RFM, trend and dormancy windows.
+-- ago, and counted-transaction activity over the RFM, trend and dormancy windows (from
+-- int_customer_activity, built first for the same date).
 -- Point in time: only rows delivered on or before $as_of_date are read, so a backfill of a
 -- past date gives what the nightly run gave.
 with
 
 customers_delivered as (
-    select * from stg_customers where business_date <= $as_of_date
+    select business_date, _line, customer_id, customer_type, status, gender, city, branch_id, rm_id,
+           risk_tolerance, marketing_consent, onboard_date, birth_date
+    from stg_customers
+    where business_date <= $as_of_date
 ),
 
 accounts_delivered as (
-    select * from stg_accounts where business_date <= $as_of_date
+    select business_date, _line, account_id, customer_id, product_code, open_date, close_date, status, currency
+    from stg_accounts
+    where business_date <= $as_of_date
 ),
 
 products_delivered as (
-    select * from stg_products where business_date <= $as_of_date
+    select business_date, _line, product_code, product_family
+    from stg_products
+    where business_date <= $as_of_date
 ),
 
+-- delivery_order ranks rows by balance date, then delivery (business date, line): one hugeint,
+-- which arg_max compares several times faster than a struct.
 balances_delivered as (
-    select account_id, balance_date, balance, amount_reporting, business_date, _line
+    select
+        account_id, balance_date, balance, amount_reporting,
+        (date_diff('day', date '1900-01-01', balance_date)::hugeint << 64)
+            + (date_diff('day', date '1900-01-01', business_date)::hugeint << 32) + _line as delivery_order
     from stg_balances
     where business_date <= $as_of_date and balance_date <= $as_of_date
 ),
@@ -29,14 +42,11 @@ fx_delivered as (
     where business_date <= $as_of_date and rate_date <= $as_of_date
 ),
 
--- The timestamp bounds are constants so DuckDB can skip row groups outside the longest window.
-counted_transactions as (
-    select account_id, txn_ts::date as txn_day, amount_reporting
-    from stg_transactions
-    where business_date <= $as_of_date
-      and txn_ts >= cast($as_of_date - greatest($rfm_window_days, 2 * $trend_window_days, $dormant_days) + 1 as timestamp)
-      and txn_ts < cast($as_of_date + 1 as timestamp)
-      and list_contains($counted_txn_types, txn_type)
+activity as (
+    select customer_id, last_txn_day, recency_days, frequency, monetary_amount, txn_count_recent,
+           txn_count_prior, txn_count_dormancy
+    from int_customer_activity
+    where as_of_date = $as_of_date
 ),
 
 customer_state as (
@@ -79,11 +89,11 @@ accounts as (
 latest_balances as (
     select
         b.account_id,
-        arg_max(b.balance, {'d': b.balance_date, 'b': b.business_date, 'l': b._line}) as balance_now,
-        arg_max(b.amount_reporting, {'d': b.balance_date, 'b': b.business_date, 'l': b._line}) as reporting_now,
-        arg_max(b.balance, {'d': b.balance_date, 'b': b.business_date, 'l': b._line})
+        arg_max(b.balance, b.delivery_order) as balance_now,
+        arg_max(b.amount_reporting, b.delivery_order) as reporting_now,
+        arg_max(b.balance, b.delivery_order)
             filter (where b.balance_date <= $as_of_date - $trend_window_days) as balance_base,
-        arg_max(b.amount_reporting, {'d': b.balance_date, 'b': b.business_date, 'l': b._line})
+        arg_max(b.amount_reporting, b.delivery_order)
             filter (where b.balance_date <= $as_of_date - $trend_window_days) as reporting_base
     from balances_delivered b
     group by b.account_id
@@ -107,10 +117,11 @@ fx_base as (
 account_balances as (
     select
         a.*,
+        -- decimal(18,2) again after conversion: sums stay on 64-bit decimals.
         case when a.currency = $reporting_currency then lb.balance_now
-             else coalesce(round(lb.balance_now * fn.rate, 2), lb.reporting_now) end as balance_now_cny,
+             else coalesce(round(lb.balance_now * fn.rate, 2), lb.reporting_now) end::decimal(18, 2) as balance_now_cny,
         case when a.currency = $reporting_currency then lb.balance_base
-             else coalesce(round(lb.balance_base * fb.rate, 2), lb.reporting_base) end as balance_base_cny
+             else coalesce(round(lb.balance_base * fb.rate, 2), lb.reporting_base) end::decimal(18, 2) as balance_base_cny
     from accounts a
     left join latest_balances lb using (account_id)
     left join fx_now fn on fn.currency = a.currency
@@ -133,41 +144,24 @@ holdings as (
         count(*) filter (where is_open and product_family = 'fund') as fund_accounts,
         count(*) filter (where is_open and product_family = 'insurance') as insurance_accounts,
         count(*) filter (where is_open and product_family = 'private_banking') as private_banking_accounts,
-        list_sort(list_distinct(list(product_family) filter (where is_open))) as held_families,
         coalesce(sum(balance_now_cny) filter (where is_open and counts_for_aum), 0) as aum,
         coalesce(sum(balance_base_cny) filter (where was_open_at_trend_base and counts_for_aum), 0) as aum_trend_base
     from account_balances
     group by customer_id
 ),
 
-activity as (
-    select
-        a.customer_id,
-        max(t.txn_day) filter (where t.txn_day > $as_of_date - $rfm_window_days) as last_txn_day,
-        count(*) filter (where t.txn_day > $as_of_date - $rfm_window_days) as frequency,
-        sum(t.amount_reporting) filter (where t.txn_day > $as_of_date - $rfm_window_days) as monetary_amount,
-        count(*) filter (where t.txn_day > $as_of_date - $trend_window_days) as txn_count_recent,
-        count(*) filter (where t.txn_day > $as_of_date - 2 * $trend_window_days
-                           and t.txn_day <= $as_of_date - $trend_window_days) as txn_count_prior,
-        count(*) filter (where t.txn_day > $as_of_date - $dormant_days) as txn_count_dormancy
-    from counted_transactions t
-    join account_state a using (account_id)
-    group by a.customer_id
-),
-
 customer_ages as (
     select
-        customer_id,
+        *,
         year($as_of_date) - year(birth_date)
             - case when strftime($as_of_date, '%m%d') < strftime(birth_date, '%m%d') then 1 else 0 end as age
     from customer_state
-    where birth_date is not null
 ),
 
-age_bands as (
+customer_bands as (
     select
-        customer_id,
-        len(list_filter($age_band_edges, lambda e: age >= e)) as band_index
+        *,
+        case when age is not null then len(list_filter($age_band_edges, lambda e: age >= e)) end as band_index
     from customer_ages
 ),
 
@@ -186,10 +180,10 @@ final as (
         c.onboard_date,
         date_diff('day', c.onboard_date, $as_of_date) as tenure_days,
         case
-            when ab.band_index is null then null
-            when ab.band_index = 0 then '<' || $age_band_edges[1]
-            when ab.band_index = len($age_band_edges) then $age_band_edges[ab.band_index] || '+'
-            else $age_band_edges[ab.band_index] || '-' || ($age_band_edges[ab.band_index + 1] - 1)
+            when c.band_index is null then null
+            when c.band_index = 0 then '<' || $age_band_edges[1]
+            when c.band_index = len($age_band_edges) then $age_band_edges[c.band_index] || '+'
+            else $age_band_edges[c.band_index] || '-' || ($age_band_edges[c.band_index + 1] - 1)
         end as age_band,
         coalesce(h.accounts_known, 0) as accounts_known,
         coalesce(h.accounts_open, 0) as accounts_open,
@@ -205,20 +199,32 @@ final as (
         coalesce(h.fund_accounts, 0) as fund_accounts,
         coalesce(h.insurance_accounts, 0) as insurance_accounts,
         coalesce(h.private_banking_accounts, 0) as private_banking_accounts,
-        coalesce(h.held_families, []::varchar[]) as held_families,
+        -- Derived from the counts: a list aggregate per customer is several times slower.
+        list_sort(list_filter([
+            case when h.current_account_accounts > 0 then 'current_account' end,
+            case when h.savings_accounts > 0 then 'savings' end,
+            case when h.time_deposit_accounts > 0 then 'time_deposit' end,
+            case when h.credit_card_accounts > 0 then 'credit_card' end,
+            case when h.consumer_loan_accounts > 0 then 'consumer_loan' end,
+            case when h.mortgage_accounts > 0 then 'mortgage' end,
+            case when h.business_loan_accounts > 0 then 'business_loan' end,
+            case when h.wealth_management_accounts > 0 then 'wealth_management' end,
+            case when h.fund_accounts > 0 then 'fund' end,
+            case when h.insurance_accounts > 0 then 'insurance' end,
+            case when h.private_banking_accounts > 0 then 'private_banking' end
+        ], lambda f: f is not null))::varchar[] as held_families,
         coalesce(h.aum, 0)::decimal(18, 2) as aum,
         coalesce(h.aum_trend_base, 0)::decimal(18, 2) as aum_trend_base,
         act.last_txn_day,
-        date_diff('day', act.last_txn_day, $as_of_date) as recency_days,
+        act.recency_days,
         coalesce(act.frequency, 0) as frequency,
         coalesce(act.monetary_amount, 0)::decimal(18, 2) as monetary_amount,
         coalesce(act.txn_count_recent, 0) as txn_count_recent,
         coalesce(act.txn_count_prior, 0) as txn_count_prior,
         coalesce(act.txn_count_dormancy, 0) as txn_count_dormancy
-    from customer_state c
+    from customer_bands c
     left join holdings h using (customer_id)
     left join activity act using (customer_id)
-    left join age_bands ab using (customer_id)
 )
 
 select * from final

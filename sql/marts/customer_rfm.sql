@@ -10,10 +10,24 @@
 -- customers than levels -> scores spread over 1..levels (2 customers: 2 and 4); none -> no rows.
 with
 
-customer_day as (
-    select customer_id, recency_days, frequency, monetary_amount, aum
-    from int_customer_day
+-- The base: every customer delivered on or before the date (as in int_customer_day).
+customers_known as (
+    select distinct customer_id
+    from stg_customers
+    where business_date <= $as_of_date
+),
+
+activity as (
+    select customer_id, recency_days, frequency, monetary_amount
+    from int_customer_activity
     where as_of_date = $as_of_date
+),
+
+-- Read only when M is AUM (rfm.monetary: aum).
+customer_aum as (
+    select customer_id, aum
+    from int_customer_day
+    where as_of_date = $as_of_date and $monetary_basis = 'aum'
 ),
 
 earlier_snapshot as (
@@ -30,11 +44,14 @@ segment_rules as (
 
 measured as (
     select
-        customer_id,
-        recency_days,
-        frequency,
-        case when $monetary_basis = 'aum' then aum else monetary_amount end as monetary
-    from customer_day
+        k.customer_id,
+        a.recency_days,
+        coalesce(a.frequency, 0) as frequency,
+        case when $monetary_basis = 'aum' then coalesce(m.aum, 0)
+             else coalesce(a.monetary_amount, 0) end::decimal(18, 2) as monetary
+    from customers_known k
+    left join activity a using (customer_id)
+    left join customer_aum m using (customer_id)
 ),
 
 scored_base as (
@@ -45,8 +62,8 @@ base_size as (
     select count(*) as n from scored_base
 ),
 
--- "worse" counts the customers whose value ranks below the group: more days since the last
--- transaction, fewer transactions, less money.
+-- Each distinct value is scored once. "worse" counts the customers whose value ranks below the
+-- value's tie group: more days since the last transaction, fewer transactions, less money.
 recency_groups as (
     select
         recency_days as value,
@@ -77,26 +94,49 @@ monetary_groups as (
     group by monetary
 ),
 
+recency_scores as (
+    select
+        g.value,
+        case when $scoring = 'fixed'
+             then 1 + len(list_filter($recency_cuts, lambda c: g.value <= c))
+             else 1 + ($score_levels * (2 * g.worse + g.tied)) // (2 * b.n)
+        end::bigint as score
+    from recency_groups g
+    cross join base_size b
+),
+
+frequency_scores as (
+    select
+        g.value,
+        case when $scoring = 'fixed'
+             then 1 + len(list_filter($frequency_cuts, lambda c: g.value >= c))
+             else 1 + ($score_levels * (2 * g.worse + g.tied)) // (2 * b.n)
+        end::bigint as score
+    from frequency_groups g
+    cross join base_size b
+),
+
+monetary_scores as (
+    select
+        g.value,
+        case when $scoring = 'fixed'
+             then 1 + len(list_filter($monetary_cuts, lambda c: g.value >= c))
+             else 1 + ($score_levels * (2 * g.worse + g.tied)) // (2 * b.n)
+        end::bigint as score
+    from monetary_groups g
+    cross join base_size b
+),
+
 scores as (
     select
         s.customer_id,
-        case when $scoring = 'fixed'
-             then 1 + len(list_filter($recency_cuts, lambda c: s.recency_days <= c))
-             else 1 + ($score_levels * (2 * rg.worse + rg.tied)) // (2 * b.n)
-        end::bigint as r_score,
-        case when $scoring = 'fixed'
-             then 1 + len(list_filter($frequency_cuts, lambda c: s.frequency >= c))
-             else 1 + ($score_levels * (2 * fg.worse + fg.tied)) // (2 * b.n)
-        end::bigint as f_score,
-        case when $scoring = 'fixed'
-             then 1 + len(list_filter($monetary_cuts, lambda c: s.monetary >= c))
-             else 1 + ($score_levels * (2 * mg.worse + mg.tied)) // (2 * b.n)
-        end::bigint as m_score
+        rs.score as r_score,
+        fs.score as f_score,
+        ms.score as m_score
     from scored_base s
-    cross join base_size b
-    join recency_groups rg on rg.value = s.recency_days
-    join frequency_groups fg on fg.value = s.frequency
-    join monetary_groups mg on mg.value = s.monetary
+    join recency_scores rs on rs.value = s.recency_days
+    join frequency_scores fs on fs.value = s.frequency
+    join monetary_scores ms on ms.value = s.monetary
 ),
 
 -- The grid resolved once per score cell (levels^3 cells), then joined by equality.
