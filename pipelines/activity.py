@@ -22,13 +22,21 @@ TABLE = "int_customer_activity"
 SQL = "int/int_customer_activity"
 RULE_PARAMS = ("rfm_window_days", "trend_window_days", "dormant_days", "counted_txn_types")
 
+# The day before was built by this query and rules from the staging as it is now, and no
+# account first delivered today can have transactions delivered before (there were none of
+# accounts unknown yesterday: no null customer_id row).
 CAN_CARRY = """
-select count(*) = 1
-from int_customer_activity_builds
-where as_of_date = $previous_date
-  and rules_fingerprint = $rules_fingerprint
-  and staging_fingerprint = $staging_fingerprint
-  and rows = (select count(*) from int_customer_activity where as_of_date = $previous_date)
+select
+    exists (
+        select 1 from int_customer_activity_builds
+        where as_of_date = $previous_date
+          and rules_fingerprint = $rules_fingerprint
+          and staging_fingerprint = $staging_fingerprint
+          and rows = (select count(*) from int_customer_activity where as_of_date = $previous_date))
+    and not (
+        exists (select 1 from int_customer_activity where as_of_date = $previous_date and customer_id is null)
+        and exists (select 1 from stg_accounts where business_date = $as_of_date
+                    and account_id not in (select account_id from stg_accounts where business_date < $as_of_date)))
 """
 
 RECORD_BUILD = """

@@ -1,15 +1,18 @@
 -- One row per customer with a counted (customer-initiated) transaction in the longest activity
 -- window up to $as_of_date: the last such day in the RFM window, frequency and amount over the
 -- RFM window, counts over the two trend windows and the dormancy window. Transactions count for
--- the owner of their account on $as_of_date.
+-- the owner of their account on $as_of_date; those of accounts not delivered yet (staging
+-- written past ingestion, which quarantines them as orphan_key) make one row with a null
+-- customer_id, so that the next date can carry them forward too.
 -- Point in time: only rows delivered on or before $as_of_date are read.
 --
 -- Two ways to the same rows (pipelines/activity.py picks one and checks its premise):
 --   $incremental = false: every customer, from the transactions of the longest window.
 --   $incremental = true: the rows of $previous_date (the day before, built from the same
 --     staging and rules), plus the transactions that entered a window today, minus those that
---     left it. The owners of an account delivered today that had another owner yesterday, or
---     none, are recomputed from their transactions instead.
+--     left it. The two owners of an account that changed owner today are recomputed from
+--     their transactions instead. A new account has no earlier transactions unless a null
+--     customer_id row exists: pipelines/activity.py then computes in full.
 -- Each window is (D - a, D - b]: RFM (D - rfm, D], recent (D - trend, D], prior
 -- (D - 2 trend, D - trend], dormancy (D - dormant, D]. From one day to the next a transaction
 -- enters a window when delivered today inside it, or delivered earlier on day D - b; it leaves
@@ -17,7 +20,7 @@
 -- groups of other days.
 with
 
-accounts_delivered as (
+accounts_delivered as not materialized (
     select account_id, customer_id, business_date, _line
     from stg_accounts
     where business_date <= $as_of_date
@@ -52,14 +55,14 @@ owner_yesterday as (
 moved_accounts as (
     select t.account_id, y.customer_id as owner_yesterday, t.customer_id as owner_today
     from owner_today t
-    left join owner_yesterday y using (account_id)
-    where y.customer_id is distinct from t.customer_id
+    join owner_yesterday y using (account_id)
+    where y.customer_id <> t.customer_id
 ),
 
 recomputed_customers as (
     select owner_today as customer_id from moved_accounts
     union
-    select owner_yesterday from moved_accounts where owner_yesterday is not null
+    select owner_yesterday from moved_accounts
 ),
 
 -- Delivered today, or delivered earlier on a window edge day: the only transactions whose
@@ -142,7 +145,7 @@ recomputed as (
         sum(a.txn_count_prior) as txn_count_prior,
         sum(a.txn_count_dormancy) as txn_count_dormancy
     from recomputed_accounts a
-    join account_owner o using (account_id)
+    left join account_owner o using (account_id)
     group by o.customer_id
 ),
 
@@ -194,7 +197,7 @@ customer_changes as (
         sum(c.txn_count_prior) as txn_count_prior,
         sum(c.txn_count_dormancy) as txn_count_dormancy
     from account_changes c
-    join account_owner o using (account_id)
+    left join account_owner o using (account_id)
     group by o.customer_id
 ),
 
@@ -202,7 +205,7 @@ customer_changes as (
 -- last day stands unless it left; a day that entered today is later than any that stayed.
 carried as (
     select
-        customer_id,
+        coalesce(p.customer_id, c.customer_id) as customer_id,
         greatest(case when p.last_txn_day > $as_of_date - $rfm_window_days then p.last_txn_day end,
                  c.entered_last_day) as last_txn_day,
         coalesce(p.frequency, 0) + coalesce(c.frequency, 0) as frequency,
@@ -211,12 +214,12 @@ carried as (
         coalesce(p.txn_count_prior, 0) + coalesce(c.txn_count_prior, 0) as txn_count_prior,
         coalesce(p.txn_count_dormancy, 0) + coalesce(c.txn_count_dormancy, 0) as txn_count_dormancy
     from previous p
-    full join customer_changes c using (customer_id)
-    where customer_id not in (select customer_id from recomputed_customers)
+    full join customer_changes c on c.customer_id is not distinct from p.customer_id
 ),
 
 activity as (
     select * from carried
+    where customer_id is null or customer_id not in (select customer_id from recomputed_customers)
     union all
     select * from recomputed
 ),
