@@ -45,8 +45,8 @@ class Frames:
     def __init__(self, pop: Population, rms: RMs, book: Book, pools: Pools, sim):
         self.pop, self.rms, self.book, self.pools, self.sim = pop, rms, book, pools, sim
         self.cid = pl.Series(pop.cid)
-        self.aid = pl.Series(np.char.add("AC", np.char.zfill(np.arange(1, len(book) + 1).astype("<U10"), 10)))
-        book.account_id = self.aid.to_numpy()
+        book.account_id = np.char.add("AC", np.char.zfill(np.arange(1, len(book) + 1).astype("<U10"), 10))
+        self.aid = pl.Series(book.account_id)
         self.rm_ids = opt_str(np.append(rms.rm_id, ""))   # the last index is "no RM"
         self.branch_ids = pl.Series(rms.branch_ids)
         self.txn_types = pl.Series(TXN_TYPES)

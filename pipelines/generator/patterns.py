@@ -34,7 +34,8 @@ class Plan:
 
 
 class _Builder:
-    def __init__(self):
+    def __init__(self, last: int):
+        self.last = last
         self.rows: list[tuple] = []
         self.table: list[tuple] = []
 
@@ -44,6 +45,7 @@ class _Builder:
         return np.arange(start, start + len(cust))
 
     def txn(self, day, acct, cents, ttype, chan, pattern, sec, cash=False, xb=False):
+        day = np.minimum(day, self.last)    # a short range squeezes a pattern's tail into its last day
         n = len(day)
         b = lambda v, dt: np.broadcast_to(np.asarray(v, dtype=dt), n)  # noqa: E731
         self.rows.append((b(day, np.int64), b(acct, np.int64), b(cents, np.int64), b(ttype, np.int64),
@@ -80,9 +82,10 @@ def plant(rng: np.random.Generator, pop: Population, book: Book) -> tuple[Book, 
         return chosen
 
     def days(count, lo=0, margin=2):
-        return pop.start + rng.integers(min(lo, max(span - margin, 0)), max(span - margin, 1), count)
+        low = min(lo, max(span - margin, 0))
+        return pop.start + rng.integers(low, max(span - margin, low + 1), count)
 
-    b = _Builder()
+    b = _Builder(pop.end)
     secs = lambda n, lo=9, hi=17: rng.integers(lo * 3600, hi * 3600, n)  # noqa: E731
 
     # structuring: 3-5 cash deposits at 90-100 % of 50,000 on distinct days within 7 days.

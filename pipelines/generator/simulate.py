@@ -20,6 +20,8 @@ from pipelines.generator.population import NEVER, RMs, Book, Population
 LOAN_RATE = {F["consumer_loan"]: 0.06, F["mortgage"]: 0.04, F["business_loan"]: 0.05}
 DEPOSIT_RATE = {F["current_account"]: 0.001, F["savings"]: 0.0035}
 ACTIVE, DORMANT, CLOSED = 0, 1, 2
+DTYPES = dict(acct=np.int64, cents=np.int64, ttype=np.int8, chan=np.int8, cash=bool, xb=bool, mcc=np.int16,
+              cp=np.int64, sec=np.int64, capped=bool, mirror=np.int64, mfactor=np.float64, plan=np.int64)
 FIELDS = ("acct", "cents", "ttype", "chan", "cash", "xb", "mcc", "cp", "sec", "capped", "mirror", "mfactor", "plan")
 
 
@@ -45,13 +47,11 @@ class Txns:
             return
         values = dict(acct=acct, cents=cents, ttype=ttype, chan=chan, cash=cash, xb=xb, mcc=mcc, cp=cp, sec=sec,
                       capped=capped, mirror=mirror, mfactor=mfactor, plan=plan)
-        dtypes = dict(acct=np.int64, cents=np.int64, ttype=np.int8, chan=np.int8, cash=bool, xb=bool, mcc=np.int16,
-                      cp=np.int64, sec=np.int64, capped=bool, mirror=np.int64, mfactor=np.float64, plan=np.int64)
         for f in FIELDS:
-            self.parts[f].append(np.broadcast_to(np.asarray(values[f], dtype=dtypes[f]), n))
+            self.parts[f].append(np.broadcast_to(np.asarray(values[f], dtype=DTYPES[f]), n))
 
     def columns(self) -> dict[str, np.ndarray]:
-        return {f: (np.concatenate(v) if v else np.array([], dtype=np.int64)) for f, v in self.parts.items()}
+        return {f: (np.concatenate(v) if v else np.array([], dtype=DTYPES[f])) for f, v in self.parts.items()}
 
 
 @dataclass
