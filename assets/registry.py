@@ -7,4 +7,6 @@ PUBLISHED_TABLES: list[str] = [
     "segment_migration",
     "customer_lifecycle",
     "customer_360",
+    "large_value_reports",
+    "risk_alerts",
 ]

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from assets import ingestion, publishing, segmentation
+from assets import ingestion, publishing, risk, segmentation
 from assets.checks import contract_check
 from assets.registry import PUBLISHED_TABLES
 from pipelines.contracts import output_contracts
@@ -11,7 +11,7 @@ from pipelines.resources import build_resources
 from pipelines.schedules import nightly_schedule
 from pipelines.sensors import landing_sensor
 
-ASSET_MODULES = [ingestion, segmentation, publishing]
+ASSET_MODULES = [ingestion, risk, segmentation, publishing]
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules(ASSET_MODULES),
