@@ -33,7 +33,8 @@ TABLES = {
         ["int_customer_day"], ("stage", "tier", "recommended_action")),
     "customer_360": (
         "One wide row per customer and business date for CRM import: profile, segment, stage, tier, AUM, holdings.",
-        ["int_customer_day", "customer_rfm", "customer_lifecycle"], ("segment", "stage", "tier")),
+        ["int_customer_day", "customer_rfm", "customer_lifecycle", "customer_risk", "risk_alerts"],
+        ("segment", "stage", "tier")),
 }
 PER_CUSTOMER = [t for t in TABLES if t not in ("segment_migration", "int_customer_activity")]
 assert [t for t, _ in STEPS] == list(TABLES), "assets and build steps must list the same tables in order"

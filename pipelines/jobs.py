@@ -10,3 +10,9 @@ nightly_job = dg.define_asset_job(
     partitions_def=daily_partitions,
     description="Ingest, score and publish one business date (or a backfill range in one run).",
 )
+
+risk_training_job = dg.define_asset_job(
+    "risk_training",
+    selection=dg.AssetSelection.assets("risk_pd_model"),
+    description="Train, evaluate and store a new PD scorecard version (approved when its gates pass).",
+)

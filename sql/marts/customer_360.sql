@@ -21,6 +21,20 @@ lifecycle as (
     where as_of_date = $as_of_date
 ),
 
+risk as (
+    select customer_id, grade as risk_grade, score as risk_score
+    from customer_risk
+    where as_of_date = $as_of_date
+),
+
+open_alerts as (
+    select customer_id, count(*) as open_alert_count,
+           count(*) filter (where severity = 'high') as open_high_alert_count
+    from risk_alerts
+    where as_of_date = $as_of_date
+    group by customer_id
+),
+
 final as (
     select
         $as_of_date as as_of_date,
@@ -63,10 +77,16 @@ final as (
         d.wealth_management_accounts,
         d.fund_accounts,
         d.insurance_accounts,
-        d.private_banking_accounts
+        d.private_banking_accounts,
+        risk.risk_grade,
+        risk.risk_score,
+        coalesce(open_alerts.open_alert_count, 0) as open_alert_count,
+        coalesce(open_alerts.open_high_alert_count, 0) as open_high_alert_count
     from customer_day d
     left join rfm using (customer_id)
     left join lifecycle using (customer_id)
+    left join risk using (customer_id)
+    left join open_alerts using (customer_id)
 )
 
 select * from final
