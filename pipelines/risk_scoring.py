@@ -245,7 +245,9 @@ def train(con, first: date, last: date, rules: dict) -> tuple[rm.Scorecard, dict
 
 
 def history_bounds(con) -> tuple[date, date] | None:
-    first, last = one(con, "select min(business_date), max(business_date) from stg_transactions")
+    """First and last business date the warehouse holds transactions or loan performance for."""
+    first, last = one(con, "select min(d), max(d) from (select business_date as d from stg_transactions "
+                           "union all select business_date from stg_loan_performance)")
     return (first, last) if first else None
 
 
