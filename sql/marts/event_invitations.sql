@@ -1,6 +1,6 @@
 -- One row per configured event and invited customer on $as_of_date: the customers most likely to
 -- take the event's product families (highest propensity among them), marketing consent given,
--- active, at least $min_probability, at most per_branch_cap per branch (best first).
+-- active, at least the event's min_probability, at most per_branch_cap per branch (best first).
 with
 
 events as (
