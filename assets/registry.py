@@ -6,5 +6,9 @@ PUBLISHED_TABLES: list[str] = [
     "customer_rfm",
     "segment_migration",
     "customer_lifecycle",
+    "customer_propensity",
+    "next_best_offer",
+    "preapproved_offers",
+    "event_invitations",
     "customer_360",
 ]
