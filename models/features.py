@@ -69,7 +69,9 @@ FEATURES: tuple[Feature, ...] = (
     _f("spend_groceries_short", "numeric", "card_spending", "card spending at grocery MCCs, short window"),
     _f("spend_fuel_short", "numeric", "card_spending", "card spending at fuel MCCs, short window"),
     _f("max_dpd", "numeric", "credit_use", "worst days past due on own loans in the delinquency look-back"),
-    _f("contacts_short", "numeric", "relationship", "RM contacts, short window"),
+    _f("contacts_short", "numeric", "relationship", "RM contacts and interactions, short window"),
+    _f("contacts_long", "numeric", "relationship", "RM contacts and interactions, long window"),
+    _f("last_contact_outcome", "categorical", "offer_history", "outcome of the latest interaction with an outcome (none: no such interaction)"),
     _f("events_long", "numeric", "relationship", "bank events attended, long window"),
     _f("days_since_contact", "numeric", "relationship", "days since the last RM contact (null: none in the long window)"),
     _f("complaints_long", "numeric", "service", "complaints, long window"),
@@ -106,6 +108,7 @@ REASONS: dict[str, tuple[str, str]] = {
     "digital": ("banks mostly on mobile/online", "banks mostly in branch"),
     "branch": ("visits the branch often", "rarely visits the branch"),
     "relationship": ("in regular contact with the RM", "little RM contact"),
+    "offer_history": ("outcome of an earlier offer points to interest", "outcome of an earlier offer points to interest"),
     "service": ("satisfied with the service", "no recent complaints"),
 }
 assert {f.group for f in FEATURES} <= REASONS.keys()

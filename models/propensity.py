@@ -82,6 +82,8 @@ def fit(kind: str, x: pl.DataFrame, y: np.ndarray, numeric: list[str], categoric
     y = np.asarray(y, dtype=int)
     if len(y) == 0 or y.min() == y.max():
         raise TrainingError("the training set has one class only")
+    # A feature with no value at all in training (e.g. no NPS survey yet) carries nothing: left out.
+    numeric = [c for c in numeric if x[c].null_count() < x.height]
     model = make_model(kind, numeric, categorical, seed=seed, positives=int(y.sum()))
     model.fit(_frame(x, numeric, categorical), y)
     # Kept on the model so scoring uses exactly the training columns.

@@ -74,7 +74,7 @@ def test_feature_values_and_dictionary(tmp_path):
     assert c1["digital_share_short"] == pytest.approx(2 / 6)
     assert c1["holds_consumer_loan"] and c1["holds_current_account"] and not c1["holds_credit_card"]
     assert c1["max_dpd"] == 12
-    assert (c1["contacts_short"], c1["events_long"], c1["days_since_contact"]) == (1, 1, 10)
+    assert (c1["contacts_short"], c1["contacts_long"], c1["events_long"], c1["days_since_contact"]) == (1, 2, 1, 10)
     assert (c1["last_nps"], c1["complaints_long"], c2["complaints_long"]) == (9, 0, 1)
     assert c2["branch_share_short"] == 1.0 and c2["transfer_out_short"] == 400 and c2["holds_savings"]
 

@@ -54,7 +54,7 @@ loan_performance_window as (
 ),
 
 interactions_window as (
-    select customer_id, interaction_ts, kind
+    select customer_id, interaction_ts, kind, outcome
     from stg_interactions
     where business_date <= $as_of_date
       and interaction_ts >= cast($as_of_date - $long_days + 1 as timestamp)
@@ -175,6 +175,8 @@ interactions as (
     select
         customer_id,
         count(*) filter (where interaction_ts >= cast($as_of_date - $short_days + 1 as timestamp)) as contacts_short,
+        count(*) as contacts_long,
+        arg_max(outcome, interaction_ts) filter (where outcome is not null) as last_contact_outcome,
         count(*) filter (where kind = 'event') as events_long,
         date_diff('day', max(interaction_ts)::date, $as_of_date) as days_since_contact
     from interactions_window
@@ -257,6 +259,8 @@ final as (
         -- credit behaviour, service
         coalesce(q.max_dpd, 0) as max_dpd,
         coalesce(i.contacts_short, 0) as contacts_short,
+        coalesce(i.contacts_long, 0) as contacts_long,
+        coalesce(i.last_contact_outcome, 'none') as last_contact_outcome,
         coalesce(i.events_long, 0) as events_long,
         i.days_since_contact,
         coalesce(f.complaints_long, 0) as complaints_long,
