@@ -11,4 +11,6 @@ PUBLISHED_TABLES: list[str] = [
     "preapproved_offers",
     "event_invitations",
     "customer_360",
+    "large_value_reports",
+    "risk_alerts",
 ]
