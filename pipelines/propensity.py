@@ -15,7 +15,6 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from models import propensity as pm
 from models.features import CATEGORICAL, FAMILIES, FEATURE_NAMES, NUMERIC, reason_groups
 from models.store import list_versions, load_model, make_version, save_model
 from pipelines.contract_tables import ensure_contract_table
@@ -23,6 +22,8 @@ from pipelines.contracts import output_contracts
 from pipelines.marts import replace_date
 from pipelines.sql import load_sql, run
 
+# models.propensity (scikit-learn, ~3 s to import) is imported inside the functions that fit or
+# score: every step of a multiprocess run loads these definitions, and most never touch a model.
 FEATURE_TABLE = "int_features"
 SCORE_VIEW = "propensity_scores_new"
 MART_STEPS = (
@@ -124,6 +125,8 @@ class FamilyResult:
 
 def train_family(train: pl.DataFrame, evaluation: pl.DataFrame, family: str, rules: dict):
     """(result, fitted model or None, reference values): the calibrated HGB and its baselines."""
+    from models import propensity as pm
+
     p = rules["propensity"]
     seed = int(p["training"]["seed"])
     x_tr, y_tr = family_rows(train, family)
@@ -156,6 +159,8 @@ def train_family(train: pl.DataFrame, evaluation: pl.DataFrame, family: str, rul
 def top1_hit_rates(evaluation: pl.DataFrame, models: dict, popularity: dict[str, float]) -> dict:
     """Among evaluation customers who opened any scored family: share whose top-ranked family
     (not held) was one they opened, for the models vs the most popular family not held."""
+    from models import propensity as pm
+
     families = [f for f in models if f in popularity]
     if not families:
         return {}
@@ -293,6 +298,8 @@ def approved_version(store_root: Path, family: str, day: date) -> dict | None:
 def score_frame(con: duckdb.DuckDBPyConnection, store_root: Path, day: date) -> tuple[pl.DataFrame, dict]:
     """Probability and reasons per active customer and family not held, from the approved
     models; and {family: version or the reason it was not scored}."""
+    from models import propensity as pm
+
     features = con.sql(
         f"select f.* from {FEATURE_TABLE} f join int_customer_day d using (as_of_date, customer_id) "
         "where f.as_of_date = $d and d.status = 'active' order by f.customer_id", params={"d": day}).pl()
