@@ -11,13 +11,14 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from pipelines.generator.counterparties import K, Pools
+from pipelines.generator.counterparties import Pools
 from pipelines.generator.params import (AUM_FAMILIES, C, CREDIT_FAMILIES, F, IS_CREDIT, LOAN_FAMILIES, MCC_TICKET,
                                         MCC_WEIGHT, MOVE_OUT_DAYS, T)
 from pipelines.generator.patterns import Plan
 from pipelines.generator.population import NEVER, RMs, Book, Population
 
-LOAN_RATE = {F["consumer_loan"]: 0.06, F["mortgage"]: 0.04, F["business_loan"]: 0.05}
+LOAN_RATE = np.zeros(len(F))    # yearly, by family
+LOAN_RATE[[F["consumer_loan"], F["mortgage"], F["business_loan"]]] = [0.06, 0.04, 0.05]
 DEPOSIT_RATE = {F["current_account"]: 0.001, F["savings"]: 0.0035}
 ACTIVE, DORMANT, CLOSED = 0, 1, 2
 DTYPES = dict(acct=np.int64, cents=np.int64, ttype=np.int8, chan=np.int8, cash=bool, xb=bool, mcc=np.int16,
@@ -92,7 +93,8 @@ class Simulator:
         self.rm = pop.rm.copy()
         self.branch = pop.branch.copy()
         self.loan = np.flatnonzero(np.isin(fam, LOAN_FAMILIES))
-        self.loan_dom = np.minimum(np.array([to_date(x).day for x in book.open_day[self.loan]]), 28) if len(self.loan) else np.array([], dtype=int)
+        opened = book.open_day[self.loan].astype("datetime64[D]")
+        self.loan_dom = np.minimum((opened - opened.astype("datetime64[M]")).astype(np.int64) + 1, 28)
         self.sms = rng.random(n) < 0.4
         months = (pop.end - pop.start) // 28 + 3
         irregular = np.clip(pop.propensity * 3, 0, 0.9)
@@ -354,7 +356,7 @@ class Simulator:
                        & (book.open_day[self.loan] < day - 20)]
         owner = book.cust[ln]
         ln, owner = ln[alive[owner] & ~late[owner]], owner[alive[owner] & ~late[owner]]
-        rate = np.array([LOAN_RATE[f] for f in book.family[ln]]) / 12 if len(ln) else np.zeros(0)
+        rate = LOAN_RATE[book.family[ln]] / 12
         term = np.maximum(book.term_months[ln], 1)
         instalment = book.principal[ln] * rate / (1 - (1 + rate) ** -term)
         outstanding = -self.bal[ln]
