@@ -85,6 +85,7 @@ def features(con) -> str:
             count(*) filter (where counterparty_name like '%保险%') as insurer,
             count(*) filter (where counterparty_name like '%租赁%') as rent,
             count(*) filter (where counterparty_name in ('蚂蚁花呗', '京东白条', '微粒贷', '美团月付')) as platform,
+            count(*) filter (where counterparty_name = '本人他行账户' and day(txn_ts) = 20) as to_own_bank,
             avg(balance_after) filter (where txn_type in ('card_purchase', 'transfer_out', 'bill_payment')
                                        and currency = 'CNY')::double as ca_balance,
             count(*) filter (where txn_type = 'card_purchase') as cards,
@@ -110,7 +111,7 @@ def features(con) -> str:
            coalesce(agg.counted, 0) as counted, coalesce(agg.cash_out, 0) / greatest(agg.counted, 1) as cash_share,
            coalesce(agg.salaries, 0) as salaries, coalesce(agg.salary_day_sd, 10) as salary_day_sd,
            coalesce(agg.broker, 0) as broker, coalesce(agg.insurer, 0) as insurer, coalesce(agg.rent, 0) as rent,
-           coalesce(agg.cards, 0) as cards, coalesce(agg.platform, 0) as platform,
+           coalesce(agg.cards, 0) as cards, coalesce(agg.platform, 0) as platform, coalesce(agg.to_own_bank, 0) as to_own_bank,
            coalesce(agg.ca_balance, 0) / greatest(c.annual_income::double, 1) as ca_balance_ratio, coalesce(agg.debits, 0) / greatest(c.annual_income::double / 4, 1) as spend_ratio,
            coalesce(util.utilisation, -1) as utilisation, coalesce(util.max_dpd, 0) as max_dpd,
            coalesce(crm.seminars, 0) as seminars, coalesce(crm.interested, 0) as interested
@@ -151,7 +152,7 @@ def main() -> int:
     truth = con.sql("select * from truth").df().set_index("customer_id")
     feats = feats.join(truth, on="customer_id")
     cols = ["business", "income", "tolerance", "age", "aum", "aum_ratio", "counted", "cash_share", "salaries",
-            "salary_day_sd", "broker", "insurer", "rent", "cards", "platform", "ca_balance_ratio", "spend_ratio", "utilisation", "max_dpd",
+            "salary_day_sd", "broker", "insurer", "rent", "cards", "platform", "to_own_bank", "ca_balance_ratio", "spend_ratio", "utilisation", "max_dpd",
             "seminars", "interested"]
     x = feats[cols].fillna(-1).to_numpy(dtype=float)
 

@@ -174,6 +174,10 @@ def assign_rms(rng: np.random.Generator, pop: Population) -> tuple[RMs, np.ndarr
             pool = np.flatnonzero(hire <= pop.start)
         mask = has_rm & (want_team == t)
         rm[mask] = pool[rng.integers(0, len(pool), mask.sum())]
+    for r in np.flatnonzero(leave < NEVER):      # customers who arrive after an RM left get another one
+        late = np.flatnonzero((rm == r) & (pop.onboard >= leave[r]))
+        others = np.flatnonzero((hire <= pop.start) & (np.arange(n_rm) != r))
+        rm[late] = others[rng.integers(0, len(others), len(late))]
     branch = np.where(rm >= 0, rms.branch[np.maximum(rm, 0)], branch)
     pop.rm, pop.branch = rm, branch
 

@@ -320,6 +320,10 @@ class Simulator:
             c = np.flatnonzero(alive & ind & (a[:, F["mortgage"]] > 0.5))
             tx.add(ca[c], cents(monthly[c] * 0.25), T["bill_payment"], C["mobile"], secs(len(c), 8, 20),
                    cp=pools.pick(rng, "landlord", len(c)))
+        if d.day == 20:    # savers move part of their pay to deposits elsewhere: future time-deposit buyers
+            c = np.flatnonzero(alive & ind & (a[:, F["time_deposit"]] > 0.5))
+            tx.add(ca[c], cents(monthly[c] * 0.2 * rng.lognormal(0, 0.3, len(c))), T["transfer_out"], C["mobile"],
+                   secs(len(c), 8, 22), cp=pools.offset["self"])
         if d.day == 12:    # repayments to consumer-credit platforms: borrowers who may come to the bank next
             c = np.flatnonzero(alive & ind & (a[:, F["consumer_loan"]] > 0.45))
             tx.add(ca[c], cents(monthly[c] * 0.1 * rng.lognormal(0, 0.4, len(c))), T["bill_payment"], C["mobile"],
