@@ -17,7 +17,8 @@ STAGING_INPUTS = ["stg_customers", "stg_accounts", "stg_products", "stg_balances
 # table -> (description, upstream assets, columns whose distribution goes into the metadata)
 TABLES = {
     "int_customer_activity": (
-        "One row per customer and business date with counted transactions in the longest window: activity by window.",
+        "One row per customer and business date with counted transactions in the longest window: activity by window "
+        "(carried forward from the day before when its rules and staging are unchanged).",
         ["stg_accounts", "stg_transactions"], ()),
     "int_customer_day": (
         "One row per customer and business date: profile, tenure, age band, holdings by family, AUM, counted activity.",
