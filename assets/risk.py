@@ -77,7 +77,7 @@ PSI_CHECK = "psi_within_act_band"
 
 
 @dg.multi_asset(
-    specs=[dg.AssetSpec(table, deps=deps, description=description, group_name="risk", kinds={"duckdb", "sklearn"}
+    specs=[dg.AssetSpec(table, deps=deps, description=description, group_name="risk", kinds={"duckdb", "scikitlearn"}
                         if table == "customer_risk" else {"duckdb"})
            for table, (description, deps, _) in SCORING_TABLES.items()],
     check_specs=[
@@ -119,17 +119,20 @@ def risk_scoring(context: dg.AssetExecutionContext, warehouse: WarehouseResource
                               metadata={"last_date": str(last), "above_0.25": alarms})
 
 
-@dg.asset(kinds={"sklearn"}, group_name="training", pool="duckdb_warehouse")
+@dg.asset(deps=["int_risk_transactions", "stg_loan_performance", "stg_balances", "stg_accounts"],
+          kinds={"scikitlearn", "duckdb"}, group_name="training", partitions_def=daily_partitions,
+          pool="duckdb_warehouse")
 def risk_pd_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                   model_store: ModelStoreResource) -> dg.MaterializeResult:
-    """A new version of the PD scorecard in the model store: trained on the warehouse history, evaluated out of time."""
+    """A new version of the PD scorecard in the model store: trained on the history up to the date, evaluated out of time."""
     rules = load_rules()
+    day = business_dates(context)[-1]
     with warehouse.connect(read_only=True) as con:
         bounds = history_bounds(con)
         if bounds is None or not has_loan_performance(con):
             return dg.MaterializeResult(metadata={"trained": False, "why": "no loan_performance data: the rule-based score stays"})
         try:
-            card, meta = train(con, *bounds, rules)
+            card, meta = train(con, bounds[0], min(bounds[1], day), rules)
         except RiskModelError as why:
             context.log.warning(f"no PD model trained: {why}")
             return dg.MaterializeResult(metadata={"trained": False, "why": str(why)})

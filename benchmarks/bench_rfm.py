@@ -3,20 +3,29 @@
     python benchmarks/bench_rfm.py [--customers 2000000] [--txns 20000000] [--out bench_out/rfm]
 
 One synthetic data set (numpy, seeded) is written once as Parquet and loaded into a warehouse
-file; then each method runs in its own process (so its peak RSS is its own) on the same data:
+file: 400 days of transactions, each delivered on its own business date, and accounts delivered
+at the start plus, on the benchmark date D, a nightly accounts delta (new accounts, accounts
+moved to another owner). The previous night (D - 1) is then built once, untimed, as the
+scheduler would have built it. Each method runs in its own process (so its peak RSS is its own),
+on the same data, with its imports done before the clock starts:
 
-  pipeline        the RFM path as the segmentation asset runs it: int_customer_activity (counted
-                  transactions per customer over the windows, owner of each account as of the
-                  date) then customer_rfm (base, tie-safe scores, segments), into the warehouse
+  pipeline        the night of D as the segmentation asset runs it: int_customer_activity
+                  (carried forward from D - 1: the transactions delivered on D and those on a
+                  window edge go in or out, owners of moved or new accounts recomputed; the
+                  staging fingerprints checked first) then customer_rfm (base, tie-safe scores,
+                  segments, previous segment), into the warehouse. Before each run D's rows are
+                  removed, so every run does the whole night's work
   pipeline_rfm    customer_rfm alone, reading the int_customer_activity just built
-  pipeline_day    int_customer_activity + int_customer_day (profile, holdings, AUM): the rest of
-                  the segmentation intermediates (lifecycle, customer_360), for context
+  pipeline_full   the same two tables with int_customer_activity computed in full from a year
+                  of transactions: the first date, or a date whose day before cannot be carried
+  pipeline_day    int_customer_day alone (profile, holdings, AUM: lifecycle/360 work), for context
   duckdb_hand     one hand-written DuckDB query: R, F, M and the same tie-safe quintile scores,
-                  from the warehouse's staging tables into a warehouse table
+                  from the warehouse's staging tables (owner as of D) into a warehouse table
   polars_hand     the same as a polars lazy plan over the Parquet files, written to Parquet
   pandas_qcut     pandas read + merge + groupby + qcut (ties broken by rank(method='first')),
                   written to Parquet
 
+The hand-written methods and pandas compute from the whole year of transactions every time.
 Afterwards the scores of pipeline, duckdb_hand and polars_hand are compared customer by customer
 (they implement the same definition), and pandas' agreement with them is reported."""
 
@@ -24,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -40,7 +50,10 @@ MEMORY_LIMIT = "4GB"  # the warehouse resource's default (CRM_DUCKDB_MEMORY_LIMI
 COUNTED = ["deposit", "withdrawal", "transfer_in", "transfer_out", "card_purchase", "bill_payment",
            "fund_purchase", "fund_redemption", "loan_repayment"]
 UNCOUNTED = ["interest", "fee", "salary"]
-METHODS = ["pipeline_day", "pipeline", "pipeline_rfm", "duckdb_hand", "polars_hand", "pandas_qcut"]
+METHODS = ["pipeline", "pipeline_rfm", "pipeline_full", "pipeline_day", "duckdb_hand", "polars_hand", "pandas_qcut"]
+DEFAULT_METHODS = [m for m in METHODS if m != "pipeline_day"]
+MOVED_ACCOUNTS = 50      # accounts delivered on D with another owner (e.g. customer records merged)
+NEW_ACCOUNTS = 1_000     # accounts first delivered on D
 
 
 # ---------------------------------------------------------------- data
@@ -102,6 +115,17 @@ def generate(out: Path, customers: int, txns: int, seed: int = 7) -> None:
         writer.write_table(table)
     writer.close()
 
+    # The accounts delta delivered on D (its own generator, so the data above stays as it was).
+    delta_rng = np.random.default_rng(seed + 1)
+    moved = delta_rng.choice(len(account_ids), MOVED_ACCOUNTS, replace=False)
+    new_owners = delta_rng.integers(0, customers, MOVED_ACCOUNTS + NEW_ACCOUNTS)
+    pq.write_table(pa.table({
+        "account_id": pa.concat_arrays([account_ids.take(pa.array(moved)), ids("N", np.arange(NEW_ACCOUNTS))]),
+        "customer_id": ids("C", new_owners),
+        "product_code": ["SV001"] * (MOVED_ACCOUNTS + NEW_ACCOUNTS),
+        "open_date": np.concatenate([opened[moved], np.full(NEW_ACCOUNTS, np.datetime64(AS_OF))]),
+    }), out / "accounts_delta.parquet")
+
 
 LOAD_SQL = [
     """insert into stg_customers (business_date, customer_id, customer_type, onboard_date, birth_date, status, _line)
@@ -110,6 +134,9 @@ LOAD_SQL = [
     """insert into stg_accounts (business_date, account_id, customer_id, product_code, open_date, status, currency, _line)
        select date '2015-01-01', account_id, customer_id, product_code, open_date, 'active', 'CNY', 1
        from read_parquet($dir || '/accounts.parquet')""",
+    """insert into stg_accounts (business_date, account_id, customer_id, product_code, open_date, status, currency, _line)
+       select $as_of, account_id, customer_id, product_code, open_date, 'active', 'CNY', 1
+       from read_parquet($dir || '/accounts_delta.parquet')""",
     """insert into stg_products (business_date, product_code, product_family, _line)
        values (date '2015-01-01', 'CA001', 'current_account', 1), (date '2015-01-01', 'SV001', 'savings', 2)""",
     """insert into stg_balances (business_date, account_id, balance_date, balance, amount_reporting, _line)
@@ -133,8 +160,25 @@ def load_warehouse(data: Path, warehouse: Path) -> None:
     con = duckdb.connect(str(warehouse))
     init_warehouse(con)
     for statement in LOAD_SQL:
-        run(con, statement, {"dir": str(data)})
+        run(con, statement, {"dir": str(data), "as_of": AS_OF})
     con.execute("checkpoint")
+    con.close()
+
+
+def build_previous_night(warehouse: Path) -> None:
+    """D - 1 as the nightly run left it: its activity (computed in full: no day before) and RFM."""
+    from pipelines.config import load_rules
+    from pipelines.segmentation import build_step, params_for
+    from pipelines.sql import load_sql, run
+
+    con = _duckdb(warehouse)
+    params = {**params_for(load_rules())}
+    previous = AS_OF - timedelta(days=1)
+    build_step(con, "int_customer_activity", previous, params)
+    # customer_rfm reads int_customer_day only when M is AUM; the table must exist.
+    run(con, f"create table if not exists int_customer_day as select * from ({load_sql('int/int_customer_day')}) limit 0",
+        {**params, "as_of_date": previous})
+    build_step(con, "customer_rfm", previous, params)
     con.close()
 
 
@@ -144,7 +188,9 @@ DUCKDB_HAND = """
 create or replace table bench_rfm_hand as
 with txns as (
     select a.customer_id, t.txn_ts::date as day, t.amount_reporting as amount
-    from stg_transactions t join stg_accounts a using (account_id)
+    from stg_transactions t
+    join (select account_id, customer_id from stg_accounts
+          qualify row_number() over (partition by account_id order by business_date desc) = 1) a using (account_id)
     where t.txn_ts >= cast($as_of - 364 as timestamp) and t.txn_ts < cast($as_of + 1 as timestamp)
       and t.txn_type in ('deposit', 'withdrawal', 'transfer_in', 'transfer_out', 'card_purchase',
                          'bill_payment', 'fund_purchase', 'fund_redemption', 'loan_repayment')
@@ -173,35 +219,76 @@ def _duckdb(warehouse: Path):
     return con
 
 
-def run_pipeline(warehouse: Path, data: Path, out: Path, tables: tuple[str, ...]) -> int:
+# Each runner does its imports and set-up and returns the work to time.
+
+def _clear_date(con, tables: tuple[str, ...]) -> None:
+    from pipelines.sql import run
+
+    for table in tables:
+        run(con, f"delete from {table} where as_of_date = $d", {"d": AS_OF})
+    con.execute("checkpoint")
+
+
+def prepare_pipeline(warehouse: Path, data: Path, out: Path, tables: tuple[str, ...], full: bool = False):
+    from pipelines.activity import SQL, TABLE
     from pipelines.config import load_rules
+    from pipelines.marts import replace_date
     from pipelines.segmentation import build_step, params_for
+    from pipelines.sql import one
 
     con = _duckdb(warehouse)
     params = params_for(load_rules())
-    rows = [build_step(con, table, AS_OF, params) for table in tables]
-    con.close()
-    return rows[-1]
+    cleared = tables + (("int_customer_activity_builds",) if TABLE in tables else ())
+    _clear_date(con, cleared)
+    if TABLE not in tables and not one(con, f"select count(*) from {TABLE} where as_of_date = $d", {"d": AS_OF})[0]:
+        build_step(con, TABLE, AS_OF, params)  # what the timed table reads, untimed
+
+    def build(table: str) -> int:
+        if table == TABLE and full:
+            return replace_date(con, TABLE, SQL, {**params, "as_of_date": AS_OF,
+                                                  "previous_date": AS_OF - timedelta(days=1), "incremental": False})
+        return build_step(con, table, AS_OF, params)
+
+    def work() -> int:
+        rows = [build(table) for table in tables]
+        if TABLE in tables and not full:
+            method = one(con, "select method from int_customer_activity_builds where as_of_date = $d", {"d": AS_OF})[0]
+            assert method == "incremental", f"the night of D was built {method}, not carried from D - 1"
+        con.close()
+        return rows[-1]
+
+    return work
 
 
-def run_duckdb_hand(warehouse: Path, data: Path, out: Path) -> int:
+def prepare_duckdb_hand(warehouse: Path, data: Path, out: Path):
     from pipelines.sql import run
 
     con = _duckdb(warehouse)
-    run(con, DUCKDB_HAND, {"as_of": AS_OF})
-    rows = con.sql("select count(*) from bench_rfm_hand").fetchall()[0][0]
-    con.close()
-    return rows
+
+    def work() -> int:
+        run(con, DUCKDB_HAND, {"as_of": AS_OF})
+        rows = con.sql("select count(*) from bench_rfm_hand").fetchall()[0][0]
+        con.close()
+        return rows
+
+    return work
 
 
-def run_polars_hand(warehouse: Path, data: Path, out: Path) -> int:
+def prepare_polars_hand(warehouse: Path, data: Path, out: Path):
     import polars as pl
 
+    return lambda: _polars_hand(pl, data, out)
+
+
+def _polars_hand(pl, data: Path, out: Path) -> int:
     window_start = AS_OF - timedelta(days=364)
     txns = (pl.scan_parquet(data / "transactions.parquet")
             .filter(pl.col("txn_ts").dt.date().is_between(window_start, AS_OF), pl.col("txn_type").is_in(COUNTED))
             .select("account_id", pl.col("txn_ts").dt.date().alias("day"), "amount_cents"))
-    accounts = pl.scan_parquet(data / "accounts.parquet").select("account_id", "customer_id")
+    # The owner on D: the accounts delta delivered on D overrides the first delivery.
+    accounts = (pl.concat([pl.scan_parquet(data / "accounts.parquet").select("account_id", "customer_id"),
+                           pl.scan_parquet(data / "accounts_delta.parquet").select("account_id", "customer_id")])
+                .unique("account_id", keep="last", maintain_order=True))
     rfm = (txns.join(accounts, on="account_id")
            .group_by("customer_id")
            .agg(pl.col("day").max().alias("last_day"), pl.len().alias("frequency"),
@@ -219,11 +306,17 @@ def run_polars_hand(warehouse: Path, data: Path, out: Path) -> int:
     return pl.scan_parquet(out / "polars_hand.parquet").select(pl.len()).collect().item()
 
 
-def run_pandas_qcut(warehouse: Path, data: Path, out: Path) -> int:
+def prepare_pandas_qcut(warehouse: Path, data: Path, out: Path):
     import pandas as pd
 
+    return lambda: _pandas_qcut(pd, data, out)
+
+
+def _pandas_qcut(pd, data: Path, out: Path) -> int:
     txns = pd.read_parquet(data / "transactions.parquet", columns=["account_id", "txn_ts", "amount_cents", "txn_type"])
-    accounts = pd.read_parquet(data / "accounts.parquet", columns=["account_id", "customer_id"])
+    accounts = pd.concat([pd.read_parquet(data / name, columns=["account_id", "customer_id"])
+                          for name in ("accounts.parquet", "accounts_delta.parquet")])
+    accounts = accounts.drop_duplicates("account_id", keep="last")  # the owner on D
     day = txns["txn_ts"].dt.normalize()
     as_of = pd.Timestamp(AS_OF)
     keep = (day > as_of - pd.Timedelta(days=365)) & (day <= as_of) & txns["txn_type"].isin(COUNTED)
@@ -241,13 +334,13 @@ def run_pandas_qcut(warehouse: Path, data: Path, out: Path) -> int:
 
 
 RUNNERS = {
-    # int_customer_day needs this date's activity: the first run builds both.
-    "pipeline_day": lambda w, d, o: run_pipeline(w, d, o, ("int_customer_activity", "int_customer_day")),
-    "pipeline": lambda w, d, o: run_pipeline(w, d, o, ("int_customer_activity", "customer_rfm")),
-    "pipeline_rfm": lambda w, d, o: run_pipeline(w, d, o, ("customer_rfm",)),
-    "duckdb_hand": run_duckdb_hand,
-    "polars_hand": run_polars_hand,
-    "pandas_qcut": run_pandas_qcut,
+    "pipeline": lambda w, d, o: prepare_pipeline(w, d, o, ("int_customer_activity", "customer_rfm")),
+    "pipeline_rfm": lambda w, d, o: prepare_pipeline(w, d, o, ("customer_rfm",)),
+    "pipeline_full": lambda w, d, o: prepare_pipeline(w, d, o, ("int_customer_activity", "customer_rfm"), full=True),
+    "pipeline_day": lambda w, d, o: prepare_pipeline(w, d, o, ("int_customer_day",)),
+    "duckdb_hand": prepare_duckdb_hand,
+    "polars_hand": prepare_polars_hand,
+    "pandas_qcut": prepare_pandas_qcut,
 }
 
 
@@ -261,11 +354,17 @@ def _peak_rss_mb() -> float:
 
 def run_one(method: str, out: Path) -> None:
     """Child process: run one method, print its wall time and peak RSS as JSON."""
+    work = RUNNERS[method](out / "warehouse.duckdb", out / "data", out)
+    cpu_before = os.times()
     started = time.perf_counter()
-    rows = RUNNERS[method](out / "warehouse.duckdb", out / "data", out)
+    rows = work()
     seconds = time.perf_counter() - started
+    cpu_after = os.times()
+    # CPU seconds (all threads): less sensitive than wall time to other sessions on the machine.
+    cpu = (cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system)
     peak_mb = _peak_rss_mb()
-    print(json.dumps({"method": method, "seconds": round(seconds, 2), "peak_rss_mb": round(peak_mb), "rows": rows}))
+    print(json.dumps({"method": method, "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2),
+                      "peak_rss_mb": round(peak_mb), "rows": rows}))
 
 
 # ---------------------------------------------------------------- compare and report
@@ -310,7 +409,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=2_000_000)
     parser.add_argument("--txns", type=int, default=20_000_000)
     parser.add_argument("--out", type=Path, default=ROOT / "bench_out" / "rfm")
-    parser.add_argument("--methods", nargs="*", default=METHODS, choices=METHODS)
+    parser.add_argument("--methods", nargs="*", default=DEFAULT_METHODS, choices=METHODS)
     parser.add_argument("--repeat", type=int, default=2, help="runs per method; the fastest counts")
     parser.add_argument("--run-method", choices=METHODS, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -319,7 +418,7 @@ def main() -> None:
         run_one(args.run_method, out)
         return
 
-    marker = out / "data" / f"size-{args.customers}-{args.txns}"
+    marker = out / "data" / f"size-{args.customers}-{args.txns}-v3"
     if not marker.exists():
         import shutil
 
@@ -327,10 +426,12 @@ def main() -> None:
         started = time.perf_counter()
         generate(out / "data", args.customers, args.txns)
         load_warehouse(out / "data", out / "warehouse.duckdb")
+        build_previous_night(out / "warehouse.duckdb")
         marker.touch()
         print(f"generated and loaded {args.txns:,} transactions / {args.customers:,} customers "
               f"in {time.perf_counter() - started:.0f} s", file=sys.stderr)
 
+    load_before = os.getloadavg()
     results = {}
     for method in args.methods:
         runs = []
@@ -341,8 +442,11 @@ def main() -> None:
             print(json.dumps(runs[-1]), file=sys.stderr)
         best = min(runs, key=lambda r: r["seconds"])
         results[method] = {**best, "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+                           "cpu_seconds": min(r["cpu_seconds"] for r in runs),
                            "all_seconds": [r["seconds"] for r in runs]}
     report = {"customers": args.customers, "transactions": args.txns, "as_of": AS_OF.isoformat(),
+              "machine": {"cpus": os.cpu_count(), "load_average_before": [round(x, 1) for x in load_before],
+                          "load_average_after": [round(x, 1) for x in os.getloadavg()]},
               "results": results}
     if {"pipeline", "duckdb_hand", "polars_hand", "pandas_qcut"} <= results.keys():
         report["agreement"] = compare(out)
@@ -353,12 +457,19 @@ def main() -> None:
             "pipeline_rfm / duckdb_hand": round(results["pipeline_rfm"]["seconds"] / results["duckdb_hand"]["seconds"], 2)
             if "pipeline_rfm" in results else None,
             "pandas_qcut / pipeline": round(results["pandas_qcut"]["seconds"] / results["pipeline"]["seconds"], 1),
+            "pandas_qcut / pipeline, CPU s": round(results["pandas_qcut"]["cpu_seconds"]
+                                                   / results["pipeline"]["cpu_seconds"], 1),
         }
+        if "pipeline_full" in results:
+            report["ratios"]["pipeline_full / best hand-written"] = round(
+                results["pipeline_full"]["seconds"] / fastest_hand, 2)
+            report["ratios"]["pandas_qcut / pipeline_full"] = round(
+                results["pandas_qcut"]["seconds"] / results["pipeline_full"]["seconds"], 1)
     (out / "results.json").write_text(json.dumps(report, indent=2))
-    print("| method | wall s | peak RSS MB | rows |\n|---|---:|---:|---:|")
+    print("| method | wall s | CPU s | peak RSS MB | rows |\n|---|---:|---:|---:|---:|")
     for method, r in results.items():
-        print(f"| {method} | {r['seconds']} | {r['peak_rss_mb']} | {r['rows']:,} |")
-    print(json.dumps({k: v for k, v in report.items() if k in ("agreement", "ratios")}, indent=2))
+        print(f"| {method} | {r['seconds']} | {r['cpu_seconds']} | {r['peak_rss_mb']} | {r['rows']:,} |")
+    print(json.dumps({k: v for k, v in report.items() if k in ("machine", "agreement", "ratios")}, indent=2))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Jobs: the nightly business-date job (every partitioned asset)."""
+"""Jobs: the nightly business-date job (every asset but training) and the model-training job."""
 
 import dagster as dg
 
@@ -11,8 +11,9 @@ nightly_job = dg.define_asset_job(
     description="Ingest, score and publish one business date (or a backfill range in one run).",
 )
 
-risk_training_job = dg.define_asset_job(
-    "risk_training",
-    selection=dg.AssetSelection.assets("risk_pd_model"),
-    description="Train, evaluate and store a new PD scorecard version (approved when its gates pass).",
+training_job = dg.define_asset_job(
+    "model_training",
+    selection=dg.AssetSelection.groups("training"),
+    partitions_def=daily_partitions,
+    description="Train, evaluate and store model versions (propensity per product family, the PD scorecard), as of a business date.",
 )

@@ -9,11 +9,13 @@ from datetime import date
 import duckdb
 
 from models.segmentation import SegmentationConfigError, segmentation_params
+from pipelines.activity import build_activity
 from pipelines.contract_tables import ensure_contract_table
 from pipelines.contracts import output_contracts
 from pipelines.marts import replace_date
 
-# (warehouse table, sql file) in the order a date is built.
+# (warehouse table, sql file) in the order a date is built; int_customer_activity is built by
+# pipelines/activity.py (carried forward from the day before when that is safe).
 STEPS = (
     ("int_customer_activity", "int/int_customer_activity"),
     ("int_customer_day", "int/int_customer_day"),
@@ -22,6 +24,9 @@ STEPS = (
     ("customer_lifecycle", "marts/customer_lifecycle"),
     ("customer_360", "marts/customer_360"),
 )
+# Marts customer_360 joins in; it is built after them in the Dagster graph (assets/customer_360.py).
+# Typed from their contracts when absent, so customer_360 builds (with empty columns) before they exist.
+CUSTOMER_360_INPUTS = ("customer_propensity", "next_best_offer", "customer_risk", "risk_alerts")
 
 
 def params_for(rules: dict) -> dict:
@@ -38,20 +43,20 @@ def params_for(rules: dict) -> dict:
             raise SegmentationConfigError(
                 f"{what} names {sorted(config_values - contract_values)} are not in the output contract; "
                 "renaming them is a contract change (bump its schema_version)")
+    params["top_families"] = int(rules["propensity"]["scoring"]["top_families"])
     return params
-
-
-# Marts customer_360 joins from other asset groups: present (empty) even where those did not run.
-JOINED_MARTS = {"customer_360": ("customer_risk", "risk_alerts")}
 
 
 def build_step(con: duckdb.DuckDBPyConnection, table: str, as_of_date: date, params: dict) -> int:
     """Replace one date of one table; a table with an output contract is created typed by it."""
+    if table == "int_customer_activity":
+        return build_activity(con, as_of_date, params)
+    if table == "customer_360":
+        for upstream in CUSTOMER_360_INPUTS:
+            ensure_contract_table(con, output_contracts()[upstream])
     contract = output_contracts().get(table)
     if contract is not None:
         ensure_contract_table(con, contract)
-    for joined in JOINED_MARTS.get(table, ()):
-        ensure_contract_table(con, output_contracts()[joined])
     return replace_date(con, table, dict(STEPS)[table], {**params, "as_of_date": as_of_date})
 
 

@@ -90,7 +90,7 @@ def test_a_history_shorter_than_the_outcome_window_trains_nothing(con):
 
 def test_training_asset_stores_an_approved_version_that_scoring_uses(history, tmp_path):
     store = tmp_path / "models"
-    result = dg.materialize([risk_pd_model], resources={
+    result = dg.materialize([risk_pd_model], partition_key=str(LAST), resources={
         "warehouse": WarehouseResource(path=str(history / "warehouse.duckdb")),
         "model_store": ModelStoreResource(path=str(store))})
     assert result.success
@@ -103,7 +103,7 @@ def test_training_asset_stores_an_approved_version_that_scoring_uses(history, tm
 def test_training_asset_without_loan_performance_keeps_the_rules(tmp_path):
     con = warehouse(tmp_path)
     con.close()
-    result = dg.materialize([risk_pd_model], resources={
+    result = dg.materialize([risk_pd_model], partition_key=str(LAST), resources={
         "warehouse": WarehouseResource(path=str(tmp_path / "warehouse.duckdb")),
         "model_store": ModelStoreResource(path=str(tmp_path / "models"))})
     assert result.success and list_versions(tmp_path / "models", "risk_pd") == []

@@ -1,36 +1,127 @@
 -- One row per customer with a counted (customer-initiated) transaction in the longest activity
 -- window up to $as_of_date: the last such day in the RFM window, frequency and amount over the
--- RFM window, counts over the two trend windows and the dormancy window.
--- Transactions are the heaviest input, so they are aggregated once here, for RFM and lifecycle.
+-- RFM window, counts over the two trend windows and the dormancy window. Transactions count for
+-- the owner of their account on $as_of_date; those of accounts not delivered yet (staging
+-- written past ingestion, which quarantines them as orphan_key) make one row with a null
+-- customer_id, so that the next date can carry them forward too.
 -- Point in time: only rows delivered on or before $as_of_date are read.
+--
+-- Two ways to the same rows (pipelines/activity.py picks one and checks its premise):
+--   $incremental = false: every customer, from the transactions of the longest window.
+--   $incremental = true: the rows of $previous_date (the day before, built from the same
+--     staging and rules), plus the transactions that entered a window today, minus those that
+--     left it. The two owners of an account that changed owner today are recomputed from
+--     their transactions instead. A new account has no earlier transactions unless a null
+--     customer_id row exists: pipelines/activity.py then computes in full.
+-- Each window is (D - a, D - b]: RFM (D - rfm, D], recent (D - trend, D], prior
+-- (D - 2 trend, D - trend], dormancy (D - dormant, D]. From one day to the next a transaction
+-- enters a window when delivered today inside it, or delivered earlier on day D - b; it leaves
+-- when delivered earlier on day D - a. Timestamp bounds are constants, so DuckDB skips the row
+-- groups of other days.
 with
 
-accounts_delivered as (
+accounts_delivered as not materialized (
     select account_id, customer_id, business_date, _line
     from stg_accounts
     where business_date <= $as_of_date
 ),
 
--- The timestamp bounds are constants so DuckDB can skip row groups outside the longest window.
-counted_transactions as (
-    select account_id, txn_ts::date as txn_day, amount_reporting
+previous as (
+    select customer_id, last_txn_day, frequency, monetary_amount, txn_count_recent, txn_count_prior,
+           txn_count_dormancy
+    from int_customer_activity
+    where $incremental and as_of_date = $previous_date
+),
+
+accounts_delivered_today as (
+    select account_id, customer_id, _line
+    from accounts_delivered
+    where $incremental and business_date = $as_of_date
+),
+
+owner_today as (
+    select account_id, customer_id
+    from accounts_delivered_today
+    qualify row_number() over (partition by account_id order by _line desc) = 1
+),
+
+owner_yesterday as (
+    select account_id, customer_id
+    from accounts_delivered
+    where business_date < $as_of_date and account_id in (select account_id from accounts_delivered_today)
+    qualify row_number() over (partition by account_id order by business_date desc, _line desc) = 1
+),
+
+moved_accounts as (
+    select t.account_id, y.customer_id as owner_yesterday, t.customer_id as owner_today
+    from owner_today t
+    join owner_yesterday y using (account_id)
+    where y.customer_id <> t.customer_id
+),
+
+recomputed_customers as (
+    select owner_today as customer_id from moved_accounts
+    union
+    select owner_yesterday from moved_accounts
+),
+
+-- Delivered today, or delivered earlier on a window edge day: the only transactions whose
+-- windows change from yesterday to today.
+edge_transactions as (
+    select account_id, txn_ts::date as txn_day, business_date, amount_reporting
     from stg_transactions
-    where business_date <= $as_of_date
+    where $incremental and business_date = $as_of_date
       and txn_ts >= cast($as_of_date - greatest($rfm_window_days, 2 * $trend_window_days, $dormant_days) + 1 as timestamp)
       and txn_ts < cast($as_of_date + 1 as timestamp)
       and list_contains($counted_txn_types, txn_type)
+    union all
+    select account_id, txn_ts::date as txn_day, business_date, amount_reporting
+    from stg_transactions
+    where $incremental and business_date < $as_of_date
+      and ((txn_ts >= cast($as_of_date as timestamp) and txn_ts < cast($as_of_date + 1 as timestamp))
+        or (txn_ts >= cast($as_of_date - $rfm_window_days as timestamp)
+            and txn_ts < cast($as_of_date - $rfm_window_days + 1 as timestamp))
+        or (txn_ts >= cast($as_of_date - $trend_window_days as timestamp)
+            and txn_ts < cast($as_of_date - $trend_window_days + 1 as timestamp))
+        or (txn_ts >= cast($as_of_date - 2 * $trend_window_days as timestamp)
+            and txn_ts < cast($as_of_date - 2 * $trend_window_days + 1 as timestamp))
+        or (txn_ts >= cast($as_of_date - $dormant_days as timestamp)
+            and txn_ts < cast($as_of_date - $dormant_days + 1 as timestamp)))
+      and list_contains($counted_txn_types, txn_type)
+),
+
+-- Incremental: owners are needed only for the accounts with a transaction at a window edge and
+-- the accounts of the recomputed customers.
+owned_accounts_needed as (
+    select account_id from edge_transactions
+    union
+    select account_id from accounts_delivered where customer_id in (select customer_id from recomputed_customers)
 ),
 
 -- An account's owner on the date is the one of its latest delivered row.
 account_owner as (
     select account_id, customer_id
     from accounts_delivered
+    where not $incremental or account_id in (select account_id from owned_accounts_needed)
     qualify row_number() over (partition by account_id order by business_date desc, _line desc) = 1
 ),
 
--- Aggregated per account first, then per owner: the millions of transactions are hashed
--- once, and only one row per account goes through the join to its owner.
-account_activity as (
+-- Full: every account. Incremental: the accounts of the recomputed customers.
+recomputed_transactions as (
+    select account_id, txn_ts::date as txn_day, amount_reporting
+    from stg_transactions
+    where business_date <= $as_of_date
+      and txn_ts >= cast($as_of_date - greatest($rfm_window_days, 2 * $trend_window_days, $dormant_days) + 1 as timestamp)
+      and txn_ts < cast($as_of_date + 1 as timestamp)
+      and list_contains($counted_txn_types, txn_type)
+      and (not $incremental or account_id in (
+          select account_id from account_owner
+          where customer_id in (select customer_id from recomputed_customers)))
+),
+
+-- Aggregated per account first, then per owner: the transactions are hashed once, and only one
+-- row per account goes through the join to its owner.
+recomputed_accounts as (
     select
         account_id,
         max(txn_day) filter (where txn_day > $as_of_date - $rfm_window_days) as last_txn_day,
@@ -40,22 +131,97 @@ account_activity as (
         count(*) filter (where txn_day > $as_of_date - 2 * $trend_window_days
                            and txn_day <= $as_of_date - $trend_window_days) as txn_count_prior,
         count(*) filter (where txn_day > $as_of_date - $dormant_days) as txn_count_dormancy
-    from counted_transactions
+    from recomputed_transactions
     group by account_id
 ),
 
-activity as (
+recomputed as (
     select
         o.customer_id,
         max(a.last_txn_day) as last_txn_day,
-        sum(a.frequency)::bigint as frequency,
+        sum(a.frequency) as frequency,
         sum(a.monetary_amount) as monetary_amount,
-        sum(a.txn_count_recent)::bigint as txn_count_recent,
-        sum(a.txn_count_prior)::bigint as txn_count_prior,
-        sum(a.txn_count_dormancy)::bigint as txn_count_dormancy
-    from account_activity a
-    join account_owner o using (account_id)
+        sum(a.txn_count_recent) as txn_count_recent,
+        sum(a.txn_count_prior) as txn_count_prior,
+        sum(a.txn_count_dormancy) as txn_count_dormancy
+    from recomputed_accounts a
+    left join account_owner o using (account_id)
     group by o.customer_id
+),
+
+-- +1 when the transaction entered the window today, -1 when it left, else 0.
+edge_signs as (
+    select
+        account_id,
+        txn_day,
+        amount_reporting,
+        case when txn_day > $as_of_date - $rfm_window_days
+                  and (business_date = $as_of_date or txn_day = $as_of_date) then 1
+             when txn_day = $as_of_date - $rfm_window_days and business_date < $as_of_date then -1
+             else 0 end as rfm_sign,
+        case when txn_day > $as_of_date - $trend_window_days
+                  and (business_date = $as_of_date or txn_day = $as_of_date) then 1
+             when txn_day = $as_of_date - $trend_window_days and business_date < $as_of_date then -1
+             else 0 end as recent_sign,
+        case when txn_day > $as_of_date - 2 * $trend_window_days and txn_day <= $as_of_date - $trend_window_days
+                  and (business_date = $as_of_date or txn_day = $as_of_date - $trend_window_days) then 1
+             when txn_day = $as_of_date - 2 * $trend_window_days and business_date < $as_of_date then -1
+             else 0 end as prior_sign,
+        case when txn_day > $as_of_date - $dormant_days
+                  and (business_date = $as_of_date or txn_day = $as_of_date) then 1
+             when txn_day = $as_of_date - $dormant_days and business_date < $as_of_date then -1
+             else 0 end as dormancy_sign
+    from edge_transactions
+),
+
+account_changes as (
+    select
+        account_id,
+        max(txn_day) filter (where rfm_sign = 1) as entered_last_day,
+        sum(rfm_sign) as frequency,
+        sum(amount_reporting * rfm_sign) as monetary_amount,
+        sum(recent_sign) as txn_count_recent,
+        sum(prior_sign) as txn_count_prior,
+        sum(dormancy_sign) as txn_count_dormancy
+    from edge_signs
+    group by account_id
+),
+
+customer_changes as (
+    select
+        o.customer_id,
+        max(c.entered_last_day) as entered_last_day,
+        sum(c.frequency) as frequency,
+        sum(c.monetary_amount) as monetary_amount,
+        sum(c.txn_count_recent) as txn_count_recent,
+        sum(c.txn_count_prior) as txn_count_prior,
+        sum(c.txn_count_dormancy) as txn_count_dormancy
+    from account_changes c
+    left join account_owner o using (account_id)
+    group by o.customer_id
+),
+
+-- The latest day leaves the RFM window only together with every earlier one, so yesterday's
+-- last day stands unless it left; a day that entered today is later than any that stayed.
+carried as (
+    select
+        coalesce(p.customer_id, c.customer_id) as customer_id,
+        greatest(case when p.last_txn_day > $as_of_date - $rfm_window_days then p.last_txn_day end,
+                 c.entered_last_day) as last_txn_day,
+        coalesce(p.frequency, 0) + coalesce(c.frequency, 0) as frequency,
+        coalesce(p.monetary_amount, 0) + coalesce(c.monetary_amount, 0) as monetary_amount,
+        coalesce(p.txn_count_recent, 0) + coalesce(c.txn_count_recent, 0) as txn_count_recent,
+        coalesce(p.txn_count_prior, 0) + coalesce(c.txn_count_prior, 0) as txn_count_prior,
+        coalesce(p.txn_count_dormancy, 0) + coalesce(c.txn_count_dormancy, 0) as txn_count_dormancy
+    from previous p
+    full join customer_changes c on c.customer_id is not distinct from p.customer_id
+),
+
+activity as (
+    select * from carried
+    where customer_id is null or customer_id not in (select customer_id from recomputed_customers)
+    union all
+    select * from recomputed
 ),
 
 final as (
@@ -64,12 +230,14 @@ final as (
         customer_id,
         last_txn_day,
         date_diff('day', last_txn_day, $as_of_date) as recency_days,
-        frequency,
+        frequency::bigint as frequency,
         coalesce(monetary_amount, 0)::decimal(18, 2) as monetary_amount,
-        txn_count_recent,
-        txn_count_prior,
-        txn_count_dormancy
+        txn_count_recent::bigint as txn_count_recent,
+        txn_count_prior::bigint as txn_count_prior,
+        txn_count_dormancy::bigint as txn_count_dormancy
     from activity
+    -- The windows together span the longest one.
+    where frequency > 0 or txn_count_recent > 0 or txn_count_prior > 0 or txn_count_dormancy > 0
 )
 
 select * from final

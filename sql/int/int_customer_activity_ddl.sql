@@ -1,0 +1,23 @@
+-- int_customer_activity reads its own previous date, so it exists before its first build.
+create table if not exists int_customer_activity (
+    as_of_date date not null,
+    customer_id varchar,
+    last_txn_day date,
+    recency_days bigint,
+    frequency bigint,
+    monetary_amount decimal(18, 2),
+    txn_count_recent bigint,
+    txn_count_prior bigint,
+    txn_count_dormancy bigint
+);
+
+-- One row per built date: how it was built and the fingerprints of the rules and the staging
+-- it was built from, which decide whether the next date may carry it forward.
+create table if not exists int_customer_activity_builds (
+    as_of_date date not null,
+    method varchar not null,           -- full | incremental
+    rules_fingerprint varchar not null,
+    staging_fingerprint varchar not null,
+    rows bigint not null,
+    built_at timestamp not null default current_timestamp
+);
