@@ -25,8 +25,12 @@ def test_scale_puts_600_at_odds_50_and_doubles_the_odds_every_20_points():
 
 
 def test_grades_use_inclusive_lower_bounds():
-    points = np.array([700, 640, 639, 610, 609, 580, 579, 550, 549, 100])
-    assert rm.grade(points, GRADES).tolist() == ["A", "A", "B", "B", "C", "C", "D", "D", "E", "E"]
+    bounds = [g["min_points"] for g in GRADES[:-1]]
+    points = np.array([b + d for b in bounds for d in (0, -1)])
+    names = [g["grade"] for g in GRADES]
+    expected = [n for i in range(len(bounds)) for n in (names[i], names[i + 1])]
+    assert rm.grade(points, GRADES).tolist() == expected
+    assert rm.grade(np.array([10_000, -10_000]), GRADES).tolist() == [names[0], names[-1]]
 
 
 def test_bins_put_a_value_equal_to_a_cut_in_the_upper_bin_and_missing_last():
