@@ -18,7 +18,7 @@ from pipelines.generator import generate
 from pipelines.generator.identity import ID_CHECK, ID_WEIGHTS, MOBILE_PREFIXES, USCC_CHARS, USCC_WEIGHTS
 from pipelines.ingestion.ingest import ingest_date, init_warehouse
 
-START, END = date(2025, 1, 1), date(2025, 2, 14)
+START, END = date(2025, 1, 1), date(2025, 3, 10)   # > 60 days: an RM leaves half-way
 CUSTOMERS = 400
 PATTERNS = {"structuring", "rapid_in_out", "dormant_reactivation", "frequent_cash", "large_cash_threshold",
             "large_transfer_threshold", "large_transfer_vs_history"}
@@ -136,6 +136,13 @@ def test_reference_entities_arrive_as_deltas(landing):
     snapshot = balances.filter(pl.col("balance_date") == START)
     assert set(snapshot["account_id"]) == set(open_first.filter(pl.col("status") != "closed")["account_id"])
     assert balances.filter(pl.col("balance_date") == date(2025, 1, 31)).height >= snapshot.height
+    # Every RM a customer row names is delivered on or before that date and has not left.
+    rms = read_all(folder, "relationship_managers").rename({"business_date": "rm_date", "status": "rm_status"})
+    customers = read_all(folder, "customers").filter(pl.col("rm_id").is_not_null())
+    known = customers.join(rms, on="rm_id", how="left").filter(pl.col("rm_date") <= pl.col("business_date"))
+    latest = known.sort("rm_date").group_by("customer_id", "business_date").agg(pl.col("rm_status").last())
+    assert latest.height == customers.select("customer_id", "business_date").unique().height
+    assert (latest["rm_status"] == "active").all()
     products = sorted((folder / "products").glob("*.parquet"))
     assert [p.name for p in products] == ["products_20250101.parquet"]
 

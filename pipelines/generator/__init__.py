@@ -7,9 +7,8 @@ never reads. Same seed, same bytes."""
 
 from __future__ import annotations
 
-import shutil
 import time
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +18,9 @@ from tqdm import tqdm
 from pipelines.contracts import CONTRACTS_DIR
 from pipelines.generator.counterparties import Pools
 from pipelines.generator.frames import Frames, write
-from pipelines.generator.params import FAMILIES, FX_START
+from pipelines.generator.params import FX_START
 from pipelines.generator.patterns import plant
-from pipelines.generator.population import NEVER, assign_rms, draw_book, draw_customers, draw_delinquency
+from pipelines.generator.population import assign_rms, draw_book, draw_customers, draw_delinquency
 from pipelines.generator.simulate import Simulator, epoch_day, to_date
 from pipelines.generator.truth import write_truth
 

@@ -14,11 +14,12 @@ SECURITIES = ["华泰证券客户资金专户", "中信证券客户资金专户"
 UTILITIES = ["国家电网", "自来水公司", "燃气公司", "中国移动", "中国联通", "中国电信", "物业管理处"]
 INSURERS = ["中国人寿保险", "平安人寿保险", "太平洋人寿保险"]
 LANDLORDS = ["链家房屋租赁", "自如房屋租赁", "我爱我家租赁"]
+CREDIT_PLATFORMS = ["蚂蚁花呗", "京东白条", "微粒贷", "美团月付"]
 FOREIGN = ["HSBC HONG KONG", "CITIBANK N.A. NEW YORK", "DBS BANK SINGAPORE", "MUFG BANK TOKYO"]
 
 # Kinds of counterparty; index offsets into one combined pool.
 KINDS = ["none", "person", "company", "merchant", "securities", "utility", "insurer", "landlord", "foreign",
-         "payroll", "tax", "self"]
+         "payroll", "tax", "self", "credit_platform"]
 K = {k: i for i, k in enumerate(KINDS)}
 
 
@@ -47,6 +48,7 @@ class Pools:
             "payroll": (["代发工资专户"], ["9558800000000001"]),
             "tax": (["国家税务总局电子缴税"], ["0000000000000001"]),
             "self": (["本人他行账户"], [None]),
+            "credit_platform": (CREDIT_PLATFORMS, np.char.add("2088", np.char.zfill(rng.integers(0, 10**12, len(CREDIT_PLATFORMS)).astype("<U12"), 12))),
         }
         self.size = {k: len(pools[k][0]) for k in KINDS}
         self.offset = dict(zip(KINDS, np.cumsum([0] + [self.size[k] for k in KINDS[:-1]])))

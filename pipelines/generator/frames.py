@@ -12,7 +12,7 @@ import polars as pl
 from pipelines.generator.counterparties import DESCRIPTIONS, Pools
 from pipelines.generator.params import CHANNELS, IS_CREDIT, MCC, TXN_TYPES
 from pipelines.generator.population import NEVER, RMs, Book, Population
-from pipelines.generator.simulate import Day, to_date
+from pipelines.generator.simulate import Day
 
 MONEY = pl.Decimal(18, 2)
 STATUS = np.array(["active", "dormant", "closed"])
@@ -180,7 +180,3 @@ def write(frame: pl.DataFrame, out: Path, entity: str, day: date, fmt: str) -> P
         frame.write_csv(tmp, datetime_format="%Y-%m-%d %H:%M:%S", date_format="%Y-%m-%d")
     tmp.replace(path)
     return path
-
-
-def day_of(d: Day) -> date:
-    return to_date(d.day)

@@ -17,7 +17,7 @@ CREDIT_FAMILIES = [F[f] for f in ("credit_card", "consumer_loan", "mortgage", "b
 LOAN_FAMILIES = [F[f] for f in ("consumer_loan", "mortgage", "business_loan")]
 
 # Opening hazard per year for a customer who does not hold the family: k * appetite^2.
-OPEN_HAZARD = np.array([0.0, 0.6, 0.5, 0.8, 0.5, 0.25, 0.6, 0.6, 0.8, 0.4, 0.5])
+OPEN_HAZARD = np.array([0.0, 0.8, 0.7, 1.0, 0.7, 0.3, 0.8, 0.8, 1.0, 0.6, 0.5])
 # Share of latent wealth held in each AUM family when the customer holds it.
 WEALTH_SHARE = np.array([0.18, 0.22, 0.25, 0, 0, 0, 0, 0.3, 0.25, 0.12, 0.9])
 

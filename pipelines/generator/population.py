@@ -174,6 +174,10 @@ def assign_rms(rng: np.random.Generator, pop: Population) -> tuple[RMs, np.ndarr
             pool = np.flatnonzero(hire <= pop.start)
         mask = has_rm & (want_team == t)
         rm[mask] = pool[rng.integers(0, len(pool), mask.sum())]
+    for r in np.flatnonzero(leave < NEVER):      # customers who arrive after an RM left get another one
+        late = np.flatnonzero((rm == r) & (pop.onboard >= leave[r]))
+        others = np.flatnonzero((hire <= pop.start) & (np.arange(n_rm) != r))
+        rm[late] = others[rng.integers(0, len(others), len(late))]
     branch = np.where(rm >= 0, rms.branch[np.maximum(rm, 0)], branch)
     pop.rm, pop.branch = rm, branch
 
@@ -290,6 +294,9 @@ def draw_book(rng: np.random.Generator, pop: Population) -> Book:
 
     # Balances: latent wealth split over the AUM families the customer holds, so AUM tracks wealth.
     share = WEALTH_SHARE[family] * (currency == "CNY") + 0.08 * (currency == "USD")
+    # Savers keep more idle cash on the current account: a visible hint of deposit appetite.
+    saver = np.maximum(pop.appetite[cust, F["time_deposit"]], pop.appetite[cust, F["savings"]])
+    share = np.where(family == F["current_account"], share * (0.4 + 1.2 * saver), share)
     held = np.bincount(cust, weights=share, minlength=pop.n)
     frac = share / np.maximum(held[cust], 1e-9)
     balance = pop.wealth[cust] * frac * rng.lognormal(0, 0.15, m) * 0.85
@@ -309,7 +316,7 @@ def draw_delinquency(rng: np.random.Generator, pop: Population, book: Book) -> N
     credit = np.isin(book.family, [F["credit_card"], *LOAN_FAMILIES])
     first_credit = np.full(pop.n, NEVER)
     np.minimum.at(first_credit, book.cust[credit], book.open_day[credit])
-    yearly = np.clip(1.3 * pop.propensity, 0, 0.95)
+    yearly = np.clip(1.7 * pop.propensity, 0, 0.95)
     wait = rng.exponential(1.0, pop.n) / -np.log1p(-yearly) * 365
     onset = (np.maximum(first_credit, pop.start - 1) + 45 + wait).astype(np.int64)
     onset = np.where((first_credit < NEVER) & (onset <= pop.end), onset, NEVER)

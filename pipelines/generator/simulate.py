@@ -11,13 +11,14 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from pipelines.generator.counterparties import K, Pools
+from pipelines.generator.counterparties import Pools
 from pipelines.generator.params import (AUM_FAMILIES, C, CREDIT_FAMILIES, F, IS_CREDIT, LOAN_FAMILIES, MCC_TICKET,
                                         MCC_WEIGHT, MOVE_OUT_DAYS, T)
 from pipelines.generator.patterns import Plan
 from pipelines.generator.population import NEVER, RMs, Book, Population
 
-LOAN_RATE = {F["consumer_loan"]: 0.06, F["mortgage"]: 0.04, F["business_loan"]: 0.05}
+LOAN_RATE = np.zeros(len(F))    # yearly, by family
+LOAN_RATE[[F["consumer_loan"], F["mortgage"], F["business_loan"]]] = [0.06, 0.04, 0.05]
 DEPOSIT_RATE = {F["current_account"]: 0.001, F["savings"]: 0.0035}
 ACTIVE, DORMANT, CLOSED = 0, 1, 2
 DTYPES = dict(acct=np.int64, cents=np.int64, ttype=np.int8, chan=np.int8, cash=bool, xb=bool, mcc=np.int16,
@@ -92,7 +93,8 @@ class Simulator:
         self.rm = pop.rm.copy()
         self.branch = pop.branch.copy()
         self.loan = np.flatnonzero(np.isin(fam, LOAN_FAMILIES))
-        self.loan_dom = np.minimum(np.array([to_date(x).day for x in book.open_day[self.loan]]), 28) if len(self.loan) else np.array([], dtype=int)
+        opened = book.open_day[self.loan].astype("datetime64[D]")
+        self.loan_dom = np.minimum((opened - opened.astype("datetime64[M]")).astype(np.int64) + 1, 28)
         self.sms = rng.random(n) < 0.4
         months = (pop.end - pop.start) // 28 + 3
         irregular = np.clip(pop.propensity * 3, 0, 0.9)
@@ -114,7 +116,7 @@ class Simulator:
         # Opening hints: an RM contact with outcome "interested" some days before many openings.
         opened_in_range = np.flatnonzero((book.open_day > pop.start) & (fam != F["current_account"]) & ~book.silent)
         hint = opened_in_range[rng.random(len(opened_in_range)) < 0.45]
-        self.hint_day = book.open_day[hint] - rng.integers(1, 21, len(hint))
+        self.hint_day = book.open_day[hint] - rng.integers(3, 46, len(hint))
         self.hint_cust = cust[hint]
         ok = self.hint_day >= pop.onboard[self.hint_cust]
         self.hint_day, self.hint_cust = self.hint_day[ok], self.hint_cust[ok]
@@ -251,11 +253,11 @@ class Simulator:
         gone = since_churn >= MOVE_OUT_DAYS
         act = pop.engagement * np.exp(pop.trend * years) * np.where(gone, 0.03, 1.0) * alive
         late = (pop.onset <= day) & (day < pop.cure)
-        stress = np.where((pop.onset < NEVER) & (day < pop.cure), np.clip(1 - (pop.onset - day) / 120, 0, 1), 0.0)
+        stress = np.where((pop.onset < NEVER) & (day < pop.cure), np.clip(1 - (pop.onset - day) / 180, 0, 1), 0.0)
         monthly = pop.income / 12
         ca = np.maximum(self.ca, 0)
         ca_bal = np.maximum(self.bal[ca], 0).astype(np.float64)
-        target = self.target_ca * (1 - 0.7 * stress) * np.where(since_churn >= 0, 0.1, 1.0)
+        target = self.target_ca * (1 - 0.8 * stress) * np.where(since_churn >= 0, 0.1, 1.0)
         spend = np.clip((ca_bal / np.maximum(target, 100_00)) ** 0.7, 0.3, 3.0)
         ind = ~pop.business
         a = pop.appetite
@@ -269,13 +271,13 @@ class Simulator:
 
         # Card spending: debit card on the current account and the credit card, by MCC.
         mcc_p = MCC_WEIGHT / MCC_WEIGHT.sum()
-        c = events(0.28 * act * ind * (0.6 + 0.8 * a[:, F["credit_card"]]))
+        c = events(0.4 * act * ind * (0.3 + 1.4 * a[:, F["credit_card"]]))
         mcc = rng.choice(len(MCC_TICKET), len(c), p=mcc_p)
         tx.add(ca[c], cents(monthly[c] * 0.025 * MCC_TICKET[mcc] * rng.lognormal(-0.2, 0.6, len(c)) * spend[c]),
                T["card_purchase"], C["pos"], secs(len(c), 8, 22), mcc=mcc, cp=pools.merchant(rng, mcc))
         card = self.card
         has_card = (card >= 0) & acct_open[np.maximum(card, 0)] & ~late
-        c = events(0.32 * act * has_card * (0.6 + 0.8 * a[:, F["credit_card"]]))
+        c = events(0.4 * act * has_card * (0.6 + 0.8 * a[:, F["credit_card"]]) * (1 + stress))
         mcc = rng.choice(len(MCC_TICKET), len(c), p=mcc_p)
         tx.add(card[c], cents(monthly[c] * 0.025 * MCC_TICKET[mcc] * rng.lognormal(-0.2, 0.6, len(c))
                               * (1 + 2 * pop.propensity[c] + stress[c])),
@@ -283,31 +285,31 @@ class Simulator:
                mcc=mcc, cp=pools.merchant(rng, mcc))
 
         # Bills, cash, transfers.
-        c = events(0.06 * act * ind)
+        c = events(0.08 * act * ind)
         tx.add(ca[c], cents(monthly[c] * 0.04 * rng.lognormal(0, 0.5, len(c))), T["bill_payment"],
                np.where(rng.random(len(c)) < 0.7, C["mobile"], C["online"]), secs(len(c), 7, 23),
                cp=pools.pick(rng, "utility", len(c)))
-        c = events(0.045 * act * (1 + 4 * pop.propensity + 3 * stress) * ind)
+        c = events(0.045 * act * (1 + 5 * pop.propensity + 4 * stress) * ind)
         tx.add(ca[c], rng.integers(1, 31, len(c)) * 10_000, T["withdrawal"], C["atm"], secs(len(c), 7, 23), cash=True)
         c = events(0.008 * act * ind + 0.03 * act * pop.business)
         tx.add(ca[c], rng.integers(5, 201, len(c)) * 10_000, T["deposit"], C["counter"], secs(len(c), 9, 17), cash=True)
-        c = events(0.11 * act * ind)
+        c = events(0.13 * act * ind)
         tx.add(ca[c], cents(monthly[c] * 0.08 * np.clip(rng.lognormal(0, 0.4, len(c)), 0.5, 2.2) * spend[c]),
                T["transfer_out"], np.where(rng.random(len(c)) < 0.8, C["mobile"], C["online"]), secs(len(c), 7, 23),
                cp=pools.pick(rng, "person", len(c)))
-        c = events(0.05 * act * ind)
+        c = events(0.07 * act * ind)
         tx.add(ca[c], cents(monthly[c] * 0.07 * np.clip(rng.lognormal(0, 0.4, len(c)), 0.5, 2.2)), T["transfer_in"],
                C["mobile"], secs(len(c), 7, 23), cp=pools.pick(rng, "person", len(c)))
         # Investors move money to their brokers; future fund and wealth buyers look like this.
         invest = np.maximum(a[:, F["fund"]], a[:, F["wealth_management"]])
-        c = events(0.03 * act * ind * invest ** 2)
+        c = events(0.08 * act * ind * invest ** 2)
         tx.add(ca[c], cents(monthly[c] * 0.15 * np.clip(rng.lognormal(0, 0.4, len(c)), 0.5, 2.0)), T["transfer_out"],
                C["mobile"], secs(len(c), 9, 15), cp=pools.pick(rng, "securities", len(c)))
 
         # Monthly items: salary, premiums / rent (hints of insurance and mortgage appetite), fees.
         salary_dom = np.minimum(pop.salary_day + self.salary_delay[:, m_index], dim)
         c = np.flatnonzero((pop.salary_day > 0) & (salary_dom == d.day) & alive & ~self.salary_skip[:, m_index]
-                           & (since_churn < 20))
+                           & (since_churn < 20) & (rng.random(n) >= 0.5 * stress))
         tx.add(ca[c], cents(self.salary_scale[c]), T["salary"], C["other"], secs(len(c), 9, 12),
                cp=pools.pick(rng, "company", len(c)))
         if d.day == 8:
@@ -318,6 +320,14 @@ class Simulator:
             c = np.flatnonzero(alive & ind & (a[:, F["mortgage"]] > 0.5))
             tx.add(ca[c], cents(monthly[c] * 0.25), T["bill_payment"], C["mobile"], secs(len(c), 8, 20),
                    cp=pools.pick(rng, "landlord", len(c)))
+        if d.day == 20:    # savers move part of their pay to deposits elsewhere: future time-deposit buyers
+            c = np.flatnonzero(alive & ind & (a[:, F["time_deposit"]] > 0.5))
+            tx.add(ca[c], cents(monthly[c] * 0.2 * rng.lognormal(0, 0.3, len(c))), T["transfer_out"], C["mobile"],
+                   secs(len(c), 8, 22), cp=pools.offset["self"])
+        if d.day == 12:    # repayments to consumer-credit platforms: borrowers who may come to the bank next
+            c = np.flatnonzero(alive & ind & (a[:, F["consumer_loan"]] > 0.45))
+            tx.add(ca[c], cents(monthly[c] * 0.1 * rng.lognormal(0, 0.4, len(c))), T["bill_payment"], C["mobile"],
+                   secs(len(c), 8, 22), cp=pools.pick(rng, "credit_platform", len(c)))
         if d.day == 1:
             c = np.flatnonzero(alive & (self.sms | pop.business) & (self.bal[ca] >= 20_000))
             tx.add(ca[c], np.where(pop.business[c], 10_000, 200), T["fee"], C["other"], secs(len(c), 1, 3))
@@ -342,7 +352,7 @@ class Simulator:
         # Card repayment from the current account (the card's balance moves without a row).
         c = np.flatnonzero((pop.card_due_day == d.day) & has_card & alive & (self.bal[np.maximum(card, 0)] < 0))
         owed = -self.bal[card[c]]
-        full = rng.random(len(c)) < (0.85 - 2.5 * pop.propensity[c]).clip(0.05)
+        full = rng.random(len(c)) < (0.85 - 2.5 * pop.propensity[c] - 0.6 * stress[c]).clip(0.05)
         pay = np.where(full, owed, np.maximum(owed * rng.uniform(0.1, 0.6, len(c)), 1)).astype(np.int64)
         tx.add(ca[c], pay, T["loan_repayment"], C["mobile"], secs(len(c), 8, 22), mirror=card[c], mfactor=1.0)
         # Loan instalments on the loan's day of month, unless the borrower is late.
@@ -350,7 +360,7 @@ class Simulator:
                        & (book.open_day[self.loan] < day - 20)]
         owner = book.cust[ln]
         ln, owner = ln[alive[owner] & ~late[owner]], owner[alive[owner] & ~late[owner]]
-        rate = np.array([LOAN_RATE[f] for f in book.family[ln]]) / 12 if len(ln) else np.zeros(0)
+        rate = LOAN_RATE[book.family[ln]] / 12
         term = np.maximum(book.term_months[ln], 1)
         instalment = book.principal[ln] * rate / (1 - (1 + rate) ** -term)
         outstanding = -self.bal[ln]

@@ -7,14 +7,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from pipelines.generator.frames import opt_dates
 from pipelines.generator.params import FAMILIES
 from pipelines.generator.patterns import Plan
 from pipelines.generator.population import NEVER, Book, Population
-
-
-def _opt_dates(days: np.ndarray) -> pl.Series:
-    days = np.asarray(days, dtype=np.int64)
-    return pl.Series(np.where(days < NEVER, days, 0).astype("datetime64[D]")).set(pl.Series(days >= NEVER), None)
 
 
 def write_truth(folder: Path, pop: Population, book: Book, plan: Plan, evidence: list[pl.DataFrame]) -> Path:
@@ -24,18 +20,18 @@ def write_truth(folder: Path, pop: Population, book: Book, plan: Plan, evidence:
     customers = pl.DataFrame({
         "customer_id": pop.cid,
         "customer_type": pop.profile["customer_type"],
-        "onboard_date": _opt_dates(pop.onboard),
+        "onboard_date": opt_dates(pop.onboard),
         "wealth": pop.wealth,
         "engagement": pop.engagement,
         "engagement_trend": pop.trend,
         "default_propensity": pop.propensity,
         "churns": pop.churns,
-        "churn_start": _opt_dates(pop.churn_start),
+        "churn_start": opt_dates(pop.churn_start),
         "closes_all": pop.closes < NEVER,
-        "close_date": _opt_dates(pop.closes),
-        "delinquency_onset": _opt_dates(pop.onset),
+        "close_date": opt_dates(pop.closes),
+        "delinquency_onset": opt_dates(pop.onset),
         "defaults": default_day < NEVER,
-        "default_date": _opt_dates(default_day),
+        "default_date": opt_dates(default_day),
         **{f"appetite_{f}": pop.appetite[:, i] for i, f in enumerate(FAMILIES)},
     })
     customers.write_parquet(folder / "customers.parquet")
@@ -46,7 +42,7 @@ def write_truth(folder: Path, pop: Population, book: Book, plan: Plan, evidence:
         "account_id": book.account_id[inrange],
         "product_family": np.array(FAMILIES)[book.family[inrange]],
         "product_code": book.product[inrange],
-        "open_date": _opt_dates(book.open_day[inrange]),
+        "open_date": opt_dates(book.open_day[inrange]),
         "new_customer": pop.onboard[book.cust[inrange]] == book.open_day[inrange],
     }).write_parquet(folder / "product_openings.parquet")
 
