@@ -1,7 +1,8 @@
-"""Segmentation: RFM segments and their migration, lifecycle stage and wealth tier, customer_360.
+"""Segmentation: RFM segments and their migration, lifecycle stage and wealth tier.
 
-One multi-asset (one step): the five tables are built date by date in dependency order on one
-connection, so a multiprocess run pays one process start-up, not five."""
+One multi-asset (one step): the tables are built date by date in dependency order on one
+connection, so a multiprocess run pays one process start-up, not five. customer_360 joins later
+marts too and is its own asset (assets/customer_360.py)."""
 
 import dagster as dg
 
@@ -32,12 +33,9 @@ TABLES = {
     "customer_lifecycle": (
         "One row per customer and business date: tenure, AUM, tier, stage, previous stage, stage since, action.",
         ["int_customer_day"], ("stage", "tier", "recommended_action")),
-    "customer_360": (
-        "One wide row per customer and business date for CRM import: profile, segment, stage, tier, AUM, holdings.",
-        ["int_customer_day", "customer_rfm", "customer_lifecycle"], ("segment", "stage", "tier")),
 }
 PER_CUSTOMER = [t for t in TABLES if t not in ("segment_migration", "int_customer_activity")]
-assert [t for t, _ in STEPS] == list(TABLES), "assets and build steps must list the same tables in order"
+assert [t for t, _ in STEPS if t != "customer_360"] == list(TABLES), "assets and build steps must list the same tables in order"
 
 
 def _moves_markdown(con, day) -> str:
@@ -59,7 +57,7 @@ def _moves_markdown(con, day) -> str:
     can_subset=False,
 )
 def segmentation(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    """RFM, segment migration, lifecycle and customer_360 of each business date, oldest date first."""
+    """RFM, segment migration and lifecycle of each business date, oldest date first."""
     params = params_for(load_rules())
     dates = business_dates(context)
     rows = {table: 0 for table in TABLES}

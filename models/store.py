@@ -35,11 +35,12 @@ def make_version(fingerprint: str, trained_at: datetime | None = None) -> str:
 
 
 def save_model(root: Path, name: str, model: Any, *, metadata: dict,
-               version: str | None = None) -> str:
+               version: str | None = None, extra_files: dict[str, str] | None = None) -> str:
     """Store a fitted model with its metadata; returns the version id.
 
     `metadata` should carry trained_at, training window, feature list, metrics and `approved`;
-    the version id and name are added. Without `version`, one is derived from the metadata."""
+    the version id and name are added. Without `version`, one is derived from the metadata.
+    `extra_files` (file name -> text, e.g. a model card) are written into the same version."""
     root = Path(root)
     now = datetime.now(timezone.utc)
     meta = dict(metadata)
@@ -57,6 +58,8 @@ def save_model(root: Path, name: str, model: Any, *, metadata: dict,
     try:
         joblib.dump(model, tmp / MODEL_FILE)
         (tmp / METADATA_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True, default=str))
+        for file_name, text in (extra_files or {}).items():
+            (tmp / Path(file_name).name).write_text(text, encoding="utf-8")
         os.replace(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -49,8 +49,8 @@ def _dagster_home() -> Path:
     return home
 
 
-def run_pipeline(first: date, last: date, *, quiet: bool = True):
-    """Materialise every asset of the nightly job for [first, last] in one run (oldest first)."""
+def run_pipeline(first: date, last: date, *, quiet: bool = True, job_name: str = "nightly"):
+    """Materialise every asset of a job (default: nightly) for [first, last] in one run (oldest first)."""
     import warnings
 
     import dagster as dg
@@ -60,7 +60,7 @@ def run_pipeline(first: date, last: date, *, quiet: bool = True):
     from pipelines.definitions import defs
 
     _dagster_home()
-    job = defs.resolve_job_def("nightly")
+    job = defs.resolve_job_def(job_name)
     run_config = {"loggers": {"console": {"config": {"log_level": "WARNING" if quiet else "INFO"}}}}
     kwargs = {"partition_key": first.isoformat()} if first == last else {
         "tags": {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()}}
@@ -87,6 +87,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     os.environ["CRM_LANDING"] = str(Path(args.landing).resolve())
     os.environ["CRM_WAREHOUSE"] = str(Path(args.warehouse).resolve())
     os.environ["CRM_OUTPUT"] = str(Path(args.output).resolve())
+    os.environ["CRM_MODELS"] = str(Path(args.models).resolve())
     first, last = (args.as_of, args.as_of) if args.as_of else (args.date_from, args.date_to)
     if last < first:
         print("crm run: --to is before --from", file=sys.stderr)
@@ -109,6 +110,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    os.environ["CRM_WAREHOUSE"] = str(Path(args.warehouse).resolve())
+    os.environ["CRM_MODELS"] = str(Path(args.models).resolve())
+    result = run_pipeline(args.as_of, args.as_of, quiet=not args.verbose, job_name="model_training")
+    if not result.success:
+        print(f"crm train: run {result.run_id} FAILED as of {args.as_of}", file=sys.stderr)
+        for message in _failure_messages(result) or ["see the run in the Dagster UI"]:
+            print(f"  - {message}", file=sys.stderr)
+        return 1
+    from models.store import list_versions
+    from pipelines.propensity import model_name
+    from models.features import FAMILIES
+
+    for family in FAMILIES:
+        versions = list_versions(Path(args.models), model_name(family))
+        latest = versions[-1] if versions else None
+        if latest and latest.get("as_of_date") == args.as_of.isoformat():
+            auc = latest["metrics"]["hgb_calibrated"]["auc"]
+            print(f"  {family:<18} {latest['version']}  AUC {auc:.3f}  approved={latest['approved']}")
+        else:
+            print(f"  {family:<18} not trained (see model_metrics)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crm", description="Bank customer-management analytics pipeline.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -127,12 +152,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--landing", default=_path_default("CRM_LANDING"))
     run.add_argument("--warehouse", default=_path_default("CRM_WAREHOUSE"))
     run.add_argument("--output", default=_path_default("CRM_OUTPUT"))
+    run.add_argument("--models", default=_path_default("CRM_MODELS"), help="model store (versioned models)")
     when = run.add_mutually_exclusive_group(required=True)
     when.add_argument("--as-of", type=_date, help="one business date")
     when.add_argument("--from", dest="date_from", type=_date, help="first date of a backfill (with --to)")
     run.add_argument("--to", dest="date_to", type=_date)
     run.add_argument("--verbose", action="store_true", help="show Dagster's step log")
     run.set_defaults(func=cmd_run)
+
+    train = sub.add_parser("train", help="train the propensity models as of a business date (the weekly job)")
+    train.add_argument("--warehouse", default=_path_default("CRM_WAREHOUSE"))
+    train.add_argument("--models", default=_path_default("CRM_MODELS"))
+    train.add_argument("--as-of", type=_date, required=True)
+    train.add_argument("--verbose", action="store_true")
+    train.set_defaults(func=cmd_train)
     return parser
 
 

@@ -1,9 +1,12 @@
-"""The nightly run: 02:00 bank time (rules.yaml), for the previous business date."""
+"""The nightly run: 02:00 bank time (rules.yaml), for the previous business date; model training on
+its own cadence (schedule.model_training_cron, weekly), as of the previous business date."""
+
+from datetime import timedelta
 
 import dagster as dg
 
 from pipelines.config import load_rules
-from pipelines.jobs import nightly_job
+from pipelines.jobs import nightly_job, training_job
 
 _schedule = load_rules()["schedule"]
 
@@ -13,3 +16,15 @@ nightly_schedule = dg.build_schedule_from_partitioned_job(
     minute_of_hour=_schedule["nightly_minute"],
     default_status=dg.DefaultScheduleStatus.STOPPED,
 )
+
+
+@dg.schedule(
+    cron_schedule=_schedule["model_training_cron"],
+    job=training_job,
+    execution_timezone=load_rules()["reporting"]["bank_timezone"],
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+)
+def training_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    """Retrain as of the previous business date (its nightly run has built the features)."""
+    day = (context.scheduled_execution_time - timedelta(days=1)).date()
+    return dg.RunRequest(run_key=f"train-{day.isoformat()}", partition_key=day.isoformat())

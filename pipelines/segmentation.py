@@ -24,6 +24,9 @@ STEPS = (
     ("customer_lifecycle", "marts/customer_lifecycle"),
     ("customer_360", "marts/customer_360"),
 )
+# Marts customer_360 joins in; it is built after them in the Dagster graph (assets/customer_360.py).
+# Typed from their contracts when absent, so customer_360 builds (with empty columns) before they exist.
+CUSTOMER_360_INPUTS = ("customer_propensity", "next_best_offer", "customer_risk", "risk_alerts")
 
 
 def params_for(rules: dict) -> dict:
@@ -40,6 +43,7 @@ def params_for(rules: dict) -> dict:
             raise SegmentationConfigError(
                 f"{what} names {sorted(config_values - contract_values)} are not in the output contract; "
                 "renaming them is a contract change (bump its schema_version)")
+    params["top_families"] = int(rules["propensity"]["scoring"]["top_families"])
     return params
 
 
@@ -47,6 +51,9 @@ def build_step(con: duckdb.DuckDBPyConnection, table: str, as_of_date: date, par
     """Replace one date of one table; a table with an output contract is created typed by it."""
     if table == "int_customer_activity":
         return build_activity(con, as_of_date, params)
+    if table == "customer_360":
+        for upstream in CUSTOMER_360_INPUTS:
+            ensure_contract_table(con, output_contracts()[upstream])
     contract = output_contracts().get(table)
     if contract is not None:
         ensure_contract_table(con, contract)

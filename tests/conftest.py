@@ -1,5 +1,10 @@
+import os
 import sys
 from pathlib import Path
+
+# Gradient boosting uses every core through OpenMP; on a shared 2-core runner its spinning threads
+# slow a fit down ~6x. One thread per test process is faster there (set before sklearn loads).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import duckdb
 import pytest

@@ -137,7 +137,7 @@ def test_crm_run_backfill_publishes_the_segmentation_tables_for_every_date(tmp_p
         assert {t: manifest["tables"][t]["rows"] for t in
                 ("customer_rfm", "customer_lifecycle", "customer_360")} == {
             "customer_rfm": 2, "customer_lifecycle": 2, "customer_360": 2}
-        assert manifest["tables"]["customer_360"]["schema_version"] == "1.0.0"
+        assert manifest["tables"]["customer_360"]["schema_version"] == output_contracts()["customer_360"].schema_version
     published = duckdb.sql(
         "select as_of_date, customer_id, segment, previous_segment "
         "from read_parquet($files, hive_partitioning = true) order by all",

@@ -44,7 +44,7 @@ def test_definitions_load_with_schedule_sensor_and_checks():
     assert defs.resolve_schedule_def("nightly_schedule").cron_schedule == "0 2 * * *"
     assert defs.resolve_sensor_def("landing_sensor")
     check_keys = {k.name for k in defs.resolve_asset_graph().asset_check_keys}
-    assert {"matches_contract", "covers_customer_base", "evidence_resolves"} == check_keys
+    assert {"matches_contract", "covers_customer_base", "evidence_resolves", "psi_within_act_band"} == check_keys
 
 
 def test_dagster_cli_validates_definitions():
@@ -92,11 +92,22 @@ def test_multiprocess_executor_shares_the_warehouse_without_lock_errors(tmp_path
     monkeypatch.setenv("CRM_LANDING", str(landing))
     monkeypatch.setenv("CRM_WAREHOUSE", str(tmp_path / "w.duckdb"))
     monkeypatch.setenv("CRM_OUTPUT", str(tmp_path / "out"))
+    from pipelines.definitions import defs
+
+    # Every step is a process that loads the definitions again (seconds each on a shared runner):
+    # the ingestion and segmentation steps and their checks are enough to share one warehouse file.
+    graph = defs.resolve_asset_graph()
+    selection = [key for key in graph.get_all_asset_keys()
+                 if graph.get(key).group_name in ("ingestion", "segmentation")]
     with dg.DagsterInstance.get() as instance:
         job = dg.reconstructable(_nightly_job)
-        result = dg.execute_job(job, instance=instance, tags={"dagster/partition": "2024-03-01"})
+        result = dg.execute_job(job, instance=instance, tags={"dagster/partition": "2024-03-01"},
+                                asset_selection=selection)
         assert result.success
-    assert (tmp_path / "out" / "_manifests" / "2024-03-01.json").exists()
+    import duckdb
+
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        assert con.sql("select count(*) from customer_rfm").fetchall()[0][0] > 0
 
 
 def _nightly_job():

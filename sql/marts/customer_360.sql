@@ -1,5 +1,6 @@
 -- One wide row per customer known on $as_of_date: what a CRM imports. No direct identifiers
--- (age as a band only). Later marts join in here with one import CTE and one left join each.
+-- (age as a band only). Later marts join in here with one import CTE and one left join each;
+-- it is built after them (assets/customer_360.py).
 with
 
 customer_day as (
@@ -19,6 +20,33 @@ lifecycle as (
     select customer_id, aum, tier, stage, previous_stage, stage_since, recommended_action
     from customer_lifecycle
     where as_of_date = $as_of_date
+),
+
+risk as (
+    select customer_id, grade as risk_grade, score as risk_score
+    from customer_risk
+    where as_of_date = $as_of_date
+),
+
+open_alerts as (
+    select customer_id, count(*) as open_alert_count,
+           count(*) filter (where severity = 'high') as open_high_alert_count
+    from risk_alerts
+    where as_of_date = $as_of_date
+    group by customer_id
+),
+
+offer as (
+    select customer_id, product_code, product_family, probability
+    from next_best_offer
+    where as_of_date = $as_of_date
+),
+
+top_propensity as (
+    select customer_id, list(product_family order by rank_in_customer) as families, max(probability) as probability
+    from customer_propensity
+    where as_of_date = $as_of_date and rank_in_customer <= $top_families
+    group by customer_id
 ),
 
 final as (
@@ -63,10 +91,23 @@ final as (
         d.wealth_management_accounts,
         d.fund_accounts,
         d.insurance_accounts,
-        d.private_banking_accounts
+        d.private_banking_accounts,
+        offer.product_code as next_best_offer,
+        offer.product_family as next_best_offer_family,
+        offer.probability as next_best_offer_probability,
+        coalesce(tp.families, [])::varchar[] as top_propensity_families,
+        tp.probability as top_propensity,
+        risk.risk_grade,
+        risk.risk_score,
+        coalesce(open_alerts.open_alert_count, 0) as open_alert_count,
+        coalesce(open_alerts.open_high_alert_count, 0) as open_high_alert_count
     from customer_day d
     left join rfm using (customer_id)
     left join lifecycle using (customer_id)
+    left join offer using (customer_id)
+    left join top_propensity tp using (customer_id)
+    left join risk using (customer_id)
+    left join open_alerts using (customer_id)
 )
 
 select * from final

@@ -1,0 +1,197 @@
+"""Product propensity models, their evaluation and their reasons (pure functions, no I/O).
+
+Per product family: a calibrated `HistGradientBoostingClassifier` (the scored model) and a
+logistic-regression baseline on the same features. Evaluation on a later, disjoint time
+window: AUC, lift in the top decile, Brier score and a decile calibration table. Reasons are
+occlusion effects of the scored model: a reason group's features are set to the training
+reference (median / most frequent value) and the change in the model's score is that group's
+contribution; the three largest positive contributions become the reasons."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import brier_score_loss, roc_auc_score
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
+
+from models.features import REASONS
+
+# Reason wording that depends on the product as well as the behaviour.
+REASON_OVERRIDES: dict[tuple[str, str], str] = {
+    ("credit_card", "transfer_spending"): "no card yet but high card-like spending via transfers",
+    ("credit_card", "card_spending"): "high spending on a debit card",
+    ("wealth_management", "wealth"): "large idle deposits that could earn more",
+    ("time_deposit", "wealth"): "large balances on demand deposits",
+    ("consumer_loan", "salary"): "salary credited monthly (repayment capacity)",
+    ("mortgage", "age"): "age group that typically buys a home",
+}
+
+
+class TrainingError(ValueError):
+    """A training set cannot give an honest model (one class only, no rows)."""
+
+
+def _signed_log(x):
+    return np.sign(x) * np.log1p(np.abs(x))
+
+
+def _frame(x: pl.DataFrame, numeric: list[str], categorical: list[str]):
+    """A pandas frame with numeric columns as float and categoricals as str (sklearn's input)."""
+    out = x.select(
+        *(pl.col(c).cast(pl.Float64) for c in numeric),
+        *(pl.col(c).cast(pl.String).fill_null("unknown") for c in categorical),
+    )
+    return out.to_pandas()
+
+
+def make_model(kind: str, numeric: list[str], categorical: list[str], *, seed: int, positives: int):
+    """An unfitted sklearn estimator: 'hgb' (calibrated gradient boosting) or 'logistic'."""
+    if kind == "hgb":
+        encode = ColumnTransformer(
+            [("num", "passthrough", numeric),
+             ("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
+                                    encoded_missing_value=-1), categorical)],
+            verbose_feature_names_out=False)
+        categorical_mask = [False] * len(numeric) + [True] * len(categorical)
+        boosted = Pipeline([
+            ("encode", encode),
+            ("hgb", HistGradientBoostingClassifier(
+                max_iter=150, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=40,
+                l2_regularization=1.0, categorical_features=categorical_mask, early_stopping=False,
+                random_state=seed)),
+        ])
+        # Isotonic needs many positives to be smooth; below that, Platt scaling is steadier.
+        method = "isotonic" if positives >= 1000 else "sigmoid"
+        return CalibratedClassifierCV(boosted, method=method, cv=3, ensemble=False)
+    if kind == "logistic":
+        encode = ColumnTransformer(
+            [("num", make_pipeline(SimpleImputer(strategy="median", add_indicator=True),
+                                   FunctionTransformer(_signed_log), StandardScaler()), numeric),
+             ("cat", OneHotEncoder(handle_unknown="ignore", min_frequency=20), categorical)])
+        return Pipeline([("encode", encode), ("logistic", LogisticRegression(C=0.5, max_iter=2000))])
+    raise ValueError(f"unknown model kind {kind!r}")
+
+
+def fit(kind: str, x: pl.DataFrame, y: np.ndarray, numeric: list[str], categorical: list[str], *, seed: int):
+    y = np.asarray(y, dtype=int)
+    if len(y) == 0 or y.min() == y.max():
+        raise TrainingError("the training set has one class only")
+    # A feature with no value at all in training (e.g. no NPS survey yet) carries nothing: left out.
+    numeric = [c for c in numeric if x[c].null_count() < x.height]
+    model = make_model(kind, numeric, categorical, seed=seed, positives=int(y.sum()))
+    model.fit(_frame(x, numeric, categorical), y)
+    # Kept on the model so scoring uses exactly the training columns.
+    model.feature_columns_ = (list(numeric), list(categorical))
+    return model
+
+
+def predict(model, x: pl.DataFrame) -> np.ndarray:
+    numeric, categorical = model.feature_columns_
+    return model.predict_proba(_frame(x, numeric, categorical))[:, 1]
+
+
+def top_decile_lift(y: np.ndarray, p: np.ndarray) -> float:
+    """Positive rate among the top 10 % by score over the overall rate (ties broken by order)."""
+    y = np.asarray(y, dtype=float)
+    if y.sum() == 0:
+        return float("nan")
+    n = max(1, int(np.ceil(len(y) * 0.1)))
+    top = np.argsort(-np.asarray(p), kind="stable")[:n]
+    return float(y[top].mean() / y.mean())
+
+
+def calibration_table(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict]:
+    """Deciles of the predicted probability: mean predicted vs observed rate."""
+    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
+    order = np.argsort(p, kind="stable")
+    table = []
+    for i, idx in enumerate(np.array_split(order, bins), start=1):
+        if len(idx):
+            table.append({"decile": i, "rows": int(len(idx)), "mean_predicted": float(p[idx].mean()),
+                          "observed_rate": float(y[idx].mean())})
+    return table
+
+
+def evaluate(y: np.ndarray, p: np.ndarray) -> dict:
+    y = np.asarray(y, dtype=int)
+    both = 0 < y.sum() < len(y)
+    return {
+        "rows": int(len(y)),
+        "positives": int(y.sum()),
+        "base_rate": float(y.mean()) if len(y) else float("nan"),
+        "auc": float(roc_auc_score(y, p)) if both else float("nan"),
+        "top_decile_lift": top_decile_lift(y, p),
+        "brier": float(brier_score_loss(y, p)) if len(y) else float("nan"),
+        "calibration": calibration_table(y, p),
+    }
+
+
+def reference_values(x: pl.DataFrame, numeric: list[str], categorical: list[str]) -> dict:
+    """Median of each numeric feature and most frequent value of each categorical one."""
+    ref = {c: x[c].cast(pl.Float64).median() for c in numeric}
+    for c in categorical:
+        mode = x[c].cast(pl.String).fill_null("unknown").mode().sort()
+        ref[c] = mode[0] if len(mode) else "unknown"
+    return ref
+
+
+def _raw_scorer(model):
+    """The uncalibrated score of a calibrated model (same ranking: calibration is monotone)."""
+    if isinstance(model, CalibratedClassifierCV):
+        inner = model.calibrated_classifiers_[0].estimator
+        return lambda frame: inner.predict_proba(frame)[:, 1]
+    return lambda frame: model.predict_proba(frame)[:, 1]
+
+
+def reason_contributions(model, x: pl.DataFrame, reference: dict, groups: dict[str, list[str]]) -> dict[str, np.ndarray]:
+    """Per reason group: model score minus the score with that group's features at the reference."""
+    numeric, categorical = model.feature_columns_
+    frame = _frame(x, numeric, categorical)
+    score = _raw_scorer(model)
+    base = score(frame)
+    out = {}
+    for group, cols in groups.items():
+        cols = [c for c in cols if c in frame.columns]
+        if not cols:
+            continue
+        occluded = frame.copy()
+        for c in cols:
+            occluded[c] = reference[c]
+        out[group] = base - score(occluded)
+    return out
+
+
+def reasons(family: str, x: pl.DataFrame, contributions: dict[str, np.ndarray], reference: dict,
+            groups: dict[str, list[str]], top: int = 3, min_effect: float = 1e-4) -> pl.Series:
+    """The `top` phrases per row (a list column): groups with the largest positive contributions,
+    worded by whether the customer's leading numeric feature of the group is above the reference."""
+    names = list(contributions)
+    if not names or x.height == 0:
+        return pl.Series("reasons", [[] for _ in range(x.height)], dtype=pl.List(pl.String))
+    effects = np.column_stack([contributions[g] for g in names])
+    high, low, above = [], [], []
+    for g in names:
+        phrase_high, phrase_low = REASONS[g]
+        override = REASON_OVERRIDES.get((family, g))
+        high.append(override or phrase_high)
+        low.append(phrase_low if override is None or phrase_high == phrase_low else override)
+        lead = next((c for c in groups[g] if isinstance(reference.get(c), (int, float)) and c in x.columns), None)
+        if lead is None:
+            above.append(np.ones(x.height, dtype=bool))
+        else:
+            values = x[lead].cast(pl.Float64).fill_null(float("nan")).to_numpy()
+            above.append(np.nan_to_num(values, nan=-np.inf) >= (reference[lead] or 0.0))
+    words = np.where(np.column_stack(above), np.array(high, dtype=object), np.array(low, dtype=object))
+    order = np.argsort(-effects, axis=1, kind="stable")[:, :top]
+    chosen = np.take_along_axis(words, order, axis=1)
+    kept = np.take_along_axis(effects, order, axis=1) > min_effect
+    columns = [pl.Series(f"r{k}", np.where(kept[:, k], chosen[:, k], None), dtype=pl.String)
+               for k in range(order.shape[1])]
+    return pl.DataFrame(columns).select(
+        pl.concat_list(pl.all()).list.drop_nulls().alias("reasons"))["reasons"]
