@@ -147,10 +147,10 @@ def _backfill(out: Path, first: date, last: date, memory_limit: str) -> dict:
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"crm run failed:\n{done.stderr[-3000:]}")
+    # A failed backfill is a result too: the per-step figures are kept either way.
     return {"command": " ".join(["crm", *command[1:]]), "seconds": round(seconds, 1),
-            "business_dates": (last - first).days + 1}
+            "business_dates": (last - first).days + 1, "success": done.returncode == 0,
+            "error": None if done.returncode == 0 else done.stderr[-2000:]}
 
 
 def main() -> None:
@@ -195,6 +195,7 @@ def main() -> None:
         "steps": steps,
         "pipeline_seconds": round(sum(s["seconds"] for s in steps[1:]), 1),
     }
+    (run_dir / "results.json").write_text(json.dumps(report, indent=2))
     if args.backfill:
         report["backfill"] = _backfill(run_dir, first, last, args.memory_limit)
     report["machine"]["load_average_after"] = [round(x, 1) for x in os.getloadavg()]
@@ -210,7 +211,8 @@ def main() -> None:
         print(f"| {s['step']} | {assets} | {s['seconds']} | {s['transactions_per_second']:,} | {rows} | {s['peak_rss_mb']} |")
     print(f"pipeline total (without generation): {report['pipeline_seconds']} s")
     if args.backfill:
-        print(f"backfill: {report['backfill']['command']}: {report['backfill']['seconds']} s")
+        outcome = "" if report["backfill"]["success"] else " (FAILED, see results.json)"
+        print(f"backfill: {report['backfill']['command']}: {report['backfill']['seconds']} s{outcome}")
 
 
 if __name__ == "__main__":
