@@ -6,22 +6,45 @@ from datetime import date
 import dagster as dg
 
 from pipelines.contracts import Contract, quote_ident as q
-from pipelines.expectations import validate_frame
+from pipelines.expectations import combine, validate_frame
 from pipelines.partitions import business_dates, daily_partitions
 from pipelines.resources import WarehouseResource
+
+
+# Great Expectations validates pandas frames: a backfill range is validated in chunks of whole
+# dates of about this many rows, so memory stays bounded and each date is checked, keys per date.
+CHUNK_ROWS = 1_000_000
+
+
+def date_chunks(date_rows: list[tuple[date, int]], chunk_rows: int) -> list[tuple[date, date]]:
+    """Consecutive (first, last) date ranges of at most `chunk_rows` rows (a bigger date stands alone)."""
+    chunks, first, rows = [], None, 0
+    for day, n in date_rows:
+        if first is not None and rows + n > chunk_rows:
+            chunks.append((first, last))
+            first, rows = None, 0
+        first = day if first is None else first
+        last, rows = day, rows + n
+    if first is not None:
+        chunks.append((first, last))
+    return chunks
 
 
 def validate_dates(warehouse: WarehouseResource, table: str, date_column: str,
                    dates: list[date], contract: Contract) -> dg.AssetCheckResult:
     """Validate the rows of `dates` (one business date, or a backfill range)."""
-    query = (f"select * from {q(table)} where {q(date_column)} between $first and $last")
+    where = f"where {q(date_column)} between $first and $last"
+    bounds = {"first": dates[0], "last": dates[-1]}
+    summaries, rows = [], 0
     with warehouse.connect(read_only=True) as con:
-        frame = con.sql(query, params={"first": dates[0], "last": dates[-1]}).df()
-    if len(dates) > 1 and contract.key:
-        # keys are unique per date, not across a range
-        frame = frame[frame[date_column] == frame[date_column].max()]
-    summary = validate_frame(frame.drop(columns=[date_column]), contract)
-    return dg.AssetCheckResult(passed=summary.success, metadata={"rows": len(frame), **summary.as_metadata()})
+        date_rows = con.sql(f"select {q(date_column)}, count(*) from {q(table)} {where} group by 1 order by 1",
+                            params=bounds).fetchall()
+        for first, last in date_chunks(date_rows, CHUNK_ROWS) or [(dates[0], dates[-1])]:
+            frame = con.sql(f"select * from {q(table)} {where}", params={"first": first, "last": last}).df()
+            summaries.append(validate_frame(frame, contract, date_column))
+            rows += len(frame)
+    summary = combine(summaries)
+    return dg.AssetCheckResult(passed=summary.success, metadata={"rows": rows, **summary.as_metadata()})
 
 
 def contract_check(asset_key: str, contract: Contract, date_column: str = "as_of_date"):

@@ -26,7 +26,8 @@ class ValidationSummary:
                              for f in self.failed][:20]}
 
 
-def build_suite(contract: Contract, present_columns: set[str]):
+def build_suite(contract: Contract, present_columns: set[str], date_column: str | None = None):
+    """The contract's expectations; with `date_column`, keys are unique per date (a backfill range)."""
     import great_expectations as gx  # 3.5 s import: only in the steps that validate
 
     suite = gx.ExpectationSuite(name=f"{contract.entity}_contract")
@@ -44,6 +45,8 @@ def build_suite(contract: Contract, present_columns: set[str]):
                 column=col.name, min_value=low, max_value=col.max,
                 strict_min=col.min_exclusive is not None))
     key = [k for k in contract.key if k in present_columns]
+    if key and date_column in present_columns:
+        key = [date_column, *key]
     if len(key) == 1:
         suite.add_expectation(gx.expectations.ExpectColumnValuesToBeUnique(column=key[0]))
     elif key:
@@ -60,8 +63,8 @@ def _context():
     return context
 
 
-def validate_frame(frame, contract: Contract) -> ValidationSummary:
-    """Validate a pandas frame (one business date of one table) against its contract."""
+def validate_frame(frame, contract: Contract, date_column: str | None = None) -> ValidationSummary:
+    """Validate a pandas frame (one or more business dates of one table) against its contract."""
     context = _context()
     name = f"{contract.entity}_{uuid.uuid4().hex[:8]}"
     batch_definition = (
@@ -69,7 +72,7 @@ def validate_frame(frame, contract: Contract) -> ValidationSummary:
         .add_dataframe_asset(contract.entity)
         .add_batch_definition_whole_dataframe("whole")
     )
-    suite = build_suite(contract, set(frame.columns))
+    suite = build_suite(contract, set(frame.columns), date_column)
     suite.name = name
     result = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(
         suite, result_format=RESULT_FORMAT)
@@ -80,3 +83,15 @@ def validate_frame(frame, contract: Contract) -> ValidationSummary:
         for r in result.results if not r.success
     ]
     return ValidationSummary(bool(result.success), len(result.results), failed)
+
+
+def combine(summaries: list[ValidationSummary]) -> ValidationSummary:
+    """One summary of several validated chunks: failures add up per expectation and column."""
+    counts: dict[tuple[str, str], int] = {}
+    for summary in summaries:
+        for f in summary.failed:
+            key = (f["expectation"], str(f["column"]))
+            counts[key] = counts.get(key, 0) + (f["unexpected_count"] or 0)
+    failed = [{"expectation": e, "column": c, "unexpected_count": n} for (e, c), n in counts.items()]
+    return ValidationSummary(all(s.success for s in summaries), max((s.evaluated for s in summaries), default=0),
+                             failed)
