@@ -191,7 +191,7 @@ def reasons(family: str, x: pl.DataFrame, contributions: dict[str, np.ndarray], 
     order = np.argsort(-effects, axis=1, kind="stable")[:, :top]
     chosen = np.take_along_axis(words, order, axis=1)
     kept = np.take_along_axis(effects, order, axis=1) > min_effect
-    columns = [pl.Series(f"r{k}", np.where(kept[:, k], chosen[:, k], None), dtype=pl.String)
+    columns = [pl.Series(f"r{k}", np.where(kept[:, k], chosen[:, k], None).tolist(), dtype=pl.String)
                for k in range(order.shape[1])]
     return pl.DataFrame(columns).select(
         pl.concat_list(pl.all()).list.drop_nulls().alias("reasons"))["reasons"]
