@@ -13,4 +13,7 @@ PUBLISHED_TABLES: list[str] = [
     "customer_360",
     "large_value_reports",
     "risk_alerts",
+    "customer_risk",
+    "model_monitoring",
+    "crm_tasks",
 ]

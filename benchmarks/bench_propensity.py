@@ -55,7 +55,7 @@ def _connect(db: Path):
 def prepare(out: Path, customers: int, base: int) -> dict:
     from pipelines.config import load_rules
     from pipelines.generator import generate
-    from pipelines.ingestion.fast_load import load_landing
+    from tests.generated_kit import load_landing
     from pipelines.ingestion.ingest import init_warehouse
     from pipelines.segmentation import build_date
 

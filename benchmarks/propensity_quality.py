@@ -30,7 +30,7 @@ import polars as pl  # noqa: E402
 
 from models import propensity as pm  # noqa: E402
 from pipelines.config import load_rules  # noqa: E402
-from pipelines.ingestion.fast_load import load_landing  # noqa: E402
+from tests.generated_kit import load_landing  # noqa: E402
 from pipelines.ingestion.ingest import init_warehouse  # noqa: E402
 from pipelines.propensity import build_features, family_rows, score_date, train_all, training_set  # noqa: E402
 from pipelines.realdata import bank_marketing as bm  # noqa: E402

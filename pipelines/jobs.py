@@ -15,5 +15,5 @@ training_job = dg.define_asset_job(
     "model_training",
     selection=dg.AssetSelection.groups("training"),
     partitions_def=daily_partitions,
-    description="Train, evaluate and store a model version per product family, as of a business date.",
+    description="Train, evaluate and store model versions (propensity per product family, the PD scorecard), as of a business date.",
 )

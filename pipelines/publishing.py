@@ -123,6 +123,11 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, output_root: Path, as_of_da
             entries[table] = {"rows": rows, "schema_version": contract.schema_version,
                               "files": [{"path": f"{table}/as_of_date={as_of_date.isoformat()}/{path.name}",
                                          "sha256": sha256_of(path)}]}
+            # Columns a contract names as labels of the snapshot (e.g. how a score was made).
+            for column in contract.extra.get("manifest_columns", []):
+                values = run(con, f"select distinct {q(column)}::varchar from {q(table)} where as_of_date = $as_of_date "
+                                  f"order by 1", {"as_of_date": as_of_date}).fetchall()
+                entries[table].setdefault("labels", {})[column] = [v for (v,) in values]
         if problems:
             detail = "; ".join(f"{t}: {', '.join(p)}" for t, p in problems.items())
             raise PublishError(f"snapshot {as_of_date} not published: {detail}")

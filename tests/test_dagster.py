@@ -44,7 +44,7 @@ def test_definitions_load_with_schedule_sensor_and_checks():
     assert defs.resolve_schedule_def("nightly_schedule").cron_schedule == "0 2 * * *"
     assert defs.resolve_sensor_def("landing_sensor")
     check_keys = {k.name for k in defs.resolve_asset_graph().asset_check_keys}
-    assert {"matches_contract", "covers_customer_base", "evidence_resolves"} == check_keys
+    assert {"matches_contract", "covers_customer_base", "evidence_resolves", "psi_within_act_band"} == check_keys
 
 
 def test_dagster_cli_validates_definitions():

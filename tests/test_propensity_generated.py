@@ -18,7 +18,7 @@ from models.features import REASONS
 from models.store import list_versions, load_model
 from pipelines.config import load_rules
 from pipelines.contracts import output_contracts
-from pipelines.ingestion.fast_load import load_landing
+from tests.generated_kit import load_landing
 from pipelines.ingestion.ingest import init_warehouse
 from pipelines.propensity import (MART_STEPS, approved_version, build_features, family_rows, model_name,
                                   score_date, train_all, training_set)

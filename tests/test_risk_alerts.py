@@ -84,8 +84,12 @@ def test_structuring_needs_three_within_the_window(con):
     assert alerts(con, "STR01") == []
 
 
+# The oldest loaded transaction: the warehouse holds more than the rules' 90-day baselines.
+HISTORY_START = txn("H0", at(D - timedelta(days=100)), 10.0, account_id="B1")
+
+
 def test_rapid_in_and_out_within_48_hours(con):
-    run_dates(con, by_txn_day([
+    run_dates(con, by_txn_day([HISTORY_START,
         txn("I1", at(D - timedelta(days=2), 9), 100_000.0, txn_type="transfer_in"),
         txn("O1", at(D - timedelta(days=1), 9), 60_000.0, account_id="A2", direction="debit", txn_type="transfer_out"),
         txn("O2", at(D - timedelta(days=1), 15), 25_000.0, direction="debit", txn_type="transfer_out"),
@@ -99,8 +103,16 @@ def test_rapid_in_and_out_within_48_hours(con):
         ("P1", ["I1", "O1", "O2"], 100_000.0, "CNY 100000.00 in, CNY 85000.00 (85%) out again within 48 hours")]
 
 
+def test_rapid_in_and_out_of_a_customers_usual_volume_is_not_alerted(con):
+    # P1 receives CNY 100,000 every other day: today's 100,000 in and out is its usual turnover.
+    usual = [txn(f"U{i}", at(D - timedelta(days=2 * i)), 100_000.0, txn_type="transfer_in") for i in range(1, 45)]
+    run_dates(con, by_txn_day(usual + [txn("I1", at(D, 9), 100_000.0, txn_type="transfer_in"),
+                                       txn("O1", at(D, 11), 95_000.0, direction="debit", txn_type="transfer_out")]))
+    assert alerts(con, "RIO01") == []
+
+
 def test_rapid_in_and_out_below_the_amount_is_not_alerted(con):
-    run_dates(con, by_txn_day([txn("I1", at(D, 9), 49_999.0, txn_type="transfer_in"),
+    run_dates(con, by_txn_day([HISTORY_START, txn("I1", at(D, 9), 49_999.0, txn_type="transfer_in"),
                                txn("O1", at(D, 11), 49_999.0, direction="debit", txn_type="transfer_out")]))
     assert alerts(con, "RIO01") == []
 
@@ -115,12 +127,13 @@ def test_frequent_cash_withdrawals_five_in_24_hours(con):
 
 
 def test_frequent_cash_withdrawals_far_above_the_customers_own_baseline(con):
-    # One withdrawal a month for three months, then three on one day (baseline 3/90 a day).
+    # One withdrawal a month for three months, then four on one day (baseline 3/90 a day).
     history = [cash_out(f"H{i}", at(D - timedelta(days=30 * i + 5)), 1_000.0) for i in range(1, 4)]
-    day = [cash_out(f"W{i}", at(D, 8 + 4 * i), 1_000.0) for i in range(3)]
+    day = [cash_out(f"W{i}", at(D, 8 + 3 * i), 1_000.0) for i in range(4)]
     run_dates(con, by_txn_day(history + day))
     got = alerts(con, "FCW01")
-    assert [(a["txn_ids"], "baseline" in a["explanation"]) for a in got] == [(["W0", "W1", "W2"], True)]
+    assert [(a["customer_id"], a["txn_ids"], "baseline" in a["explanation"]) for a in got] == [
+        ("P1", ["W0", "W1", "W2", "W3"], True)]
 
 
 def test_dormant_account_reactivated_with_a_large_flow(con):
@@ -139,6 +152,19 @@ def test_dormant_account_reactivated_with_a_large_flow(con):
         ("P1", ["A1"], ["R1", "R2"], 55_000.0)]
     # The dormancy window is all that is read: a longer quiet spell shows as "180+".
     assert got[0]["explanation"].startswith("account quiet for 180+ days")
+
+
+def test_rapid_in_and_out_is_not_judged_without_a_baseline_window_of_history(con):
+    run_dates(con, by_txn_day([txn("I1", at(D, 9), 100_000.0, txn_type="transfer_in"),
+                               txn("O1", at(D, 11), 95_000.0, direction="debit", txn_type="transfer_out")]))
+    assert alerts(con, "RIO01") == []
+
+
+def test_no_account_is_dormant_before_the_warehouse_holds_the_dormancy_window(con):
+    # The first transaction ever loaded, 100 days ago: nothing is known of the 80 days before.
+    run_dates(con, {D - timedelta(days=100): [txn("F0", at(D - timedelta(days=100)), 100.0, account_id="B1")],
+                    D: [txn("R1", at(D), 80_000.0, txn_type="transfer_in")]})
+    assert alerts(con, "DRM01") == []
 
 
 def test_transfer_far_above_the_customers_history(con):

@@ -9,6 +9,7 @@ would cost minutes here."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -16,11 +17,11 @@ import pytest
 from pipelines.base_coverage import base_coverage_failures
 from pipelines.config import load_rules
 from pipelines.contracts import output_contracts
-from pipelines.ingestion.fast_load import load_landing
 from pipelines.ingestion.ingest import init_warehouse
 from pipelines.publishing import contract_violations
 from pipelines.segmentation import build_date
 from pipelines.sql import run
+from tests.generated_kit import load_landing
 
 generator = pytest.importorskip("pipelines.generator", reason="the demo-data generator is not on this branch yet")
 

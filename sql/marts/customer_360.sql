@@ -22,6 +22,20 @@ lifecycle as (
     where as_of_date = $as_of_date
 ),
 
+risk as (
+    select customer_id, grade as risk_grade, score as risk_score
+    from customer_risk
+    where as_of_date = $as_of_date
+),
+
+open_alerts as (
+    select customer_id, count(*) as open_alert_count,
+           count(*) filter (where severity = 'high') as open_high_alert_count
+    from risk_alerts
+    where as_of_date = $as_of_date
+    group by customer_id
+),
+
 offer as (
     select customer_id, product_code, product_family, probability
     from next_best_offer
@@ -82,12 +96,18 @@ final as (
         offer.product_family as next_best_offer_family,
         offer.probability as next_best_offer_probability,
         coalesce(tp.families, [])::varchar[] as top_propensity_families,
-        tp.probability as top_propensity
+        tp.probability as top_propensity,
+        risk.risk_grade,
+        risk.risk_score,
+        coalesce(open_alerts.open_alert_count, 0) as open_alert_count,
+        coalesce(open_alerts.open_high_alert_count, 0) as open_high_alert_count
     from customer_day d
     left join rfm using (customer_id)
     left join lifecycle using (customer_id)
     left join offer using (customer_id)
     left join top_propensity tp using (customer_id)
+    left join risk using (customer_id)
+    left join open_alerts using (customer_id)
 )
 
 select * from final

@@ -1,6 +1,8 @@
 -- Dormant account reactivated: an account with no customer-initiated transaction for at least
 -- $dormant_days days (or none since it was opened that long ago) whose first transaction after
 -- that starts a flow (both directions) of at least $min_amount within $window_days days.
+-- Quiet is only known where the warehouse holds the whole dormancy window: in the first
+-- $dormant_days days of loaded history no account can be judged dormant.
 -- The reactivating transaction anchors the alert id.
 with
 
@@ -20,6 +22,10 @@ account_opened as (
     qualify row_number() over (partition by account_id order by business_date desc, _line desc) = 1
 ),
 
+history_start as (
+    select min(txn_day) as first_day from int_risk_transactions
+),
+
 gaps as (
     select
         r.*,
@@ -34,6 +40,7 @@ reactivations as (
     select
         *,
         txn_ts >= cast($as_of_date - $open_days - $window_days as timestamp)
+            and txn_day - $dormant_days >= (select first_day from history_start)
             and (previous_ts <= txn_ts - to_days(cast($dormant_days as integer))
                  or (previous_ts is null and open_date <= txn_day - $dormant_days)) as is_reactivation
     from gaps

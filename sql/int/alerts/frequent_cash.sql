@@ -1,8 +1,8 @@
 -- Frequent cash withdrawals: a customer's cash withdrawals (all accounts) when at least
 -- $min_count_24h fall within 24 hours, or a calendar day has at least $baseline_min_count and
 -- more than $baseline_multiple times the customer's own average daily count over the previous
--- $baseline_days days. Withdrawals of such bursts less than 24 hours apart form one episode,
--- anchored on its first withdrawal.
+-- $baseline_days days (judged only where that much history is loaded). Withdrawals of such
+-- bursts less than 24 hours apart form one episode, anchored on its first withdrawal.
 with
 
 withdrawals as (
@@ -41,6 +41,7 @@ burst_days as (
     select customer_id, txn_day
     from baseline
     where day_count >= $baseline_min_count and day_count > $baseline_multiple * baseline_per_day
+      and txn_day - $baseline_days >= (select min(txn_day) from int_risk_transactions)
 ),
 
 -- A withdrawal is evidence when it starts, or lies within, a 24-hour run of $min_count_24h.

@@ -1,5 +1,5 @@
 -- A transfer far above the customer's own history: at least $multiple times the largest
--- transfer of the same direction in the previous $history_days days (all accounts), at least
+-- transfer of the same direction (of $directions) in the previous $history_days days (all accounts), at least
 -- $min_amount, and only for customers with $min_history_txns such transfers to compare with.
 -- Each such transfer is its own finding and anchors its alert id.
 with
@@ -9,6 +9,7 @@ transfers as (
     from int_risk_transactions
     where as_of_date <= $as_of_date
       and list_contains($txn_types, txn_type)
+      and list_contains($directions, direction)
       and txn_ts >= cast($as_of_date - $open_days - $history_days as timestamp)
       and txn_ts < cast($as_of_date + 1 as timestamp)
 ),

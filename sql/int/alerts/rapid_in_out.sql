@@ -1,19 +1,30 @@
 -- Rapid in-and-out (快进快出): incoming funds of a customer (credits of $in_types) of which at
 -- least $out_share leaves again (debits of $out_types) within $window_hours, all accounts together.
--- A credit is flagged when the debits of the following $window_hours reach $out_share of it;
+-- A credit (of at least $min_credit: smaller ones are everyday flows) is flagged when the debits
+-- of the following $window_hours reach $out_share of it;
 -- flagged credits less than $window_hours apart form one episode (its first credit anchors
 -- the alert id), judged as a whole: credits >= $min_amount and the debits within
--- $window_hours of any of them >= $out_share of the credits, so a debit is never counted twice.
+-- $window_hours of any of them >= $out_share of the credits, so a debit is never counted twice;
+-- and the credits at least $min_vs_usual times the customer's usual inflow over the episode's
+-- span plus $window_hours (its credits of the previous $baseline_days days, pro rata), so an
+-- account turning over its usual volume is not a pass-through. Where the warehouse holds less
+-- than $baseline_days days before the episode, the days it holds are the baseline; fewer than
+-- $min_baseline_days and the episode is not judged. A pass-through is an event: an episode
+-- longer than $max_span_hours (a busy account's unbroken chain of flows) is not one.
 with
 
 flows as (
     select customer_id, account_id, txn_id, txn_ts, direction, amount_reporting
     from int_risk_transactions
     where as_of_date <= $as_of_date
-      and txn_ts >= cast($as_of_date - $episode_horizon_days as timestamp)
+      and txn_ts >= cast($as_of_date - $episode_horizon_days - $baseline_days as timestamp)
       and txn_ts < cast($as_of_date + 1 as timestamp)
       and ((direction = 'credit' and list_contains($in_types, txn_type))
            or (direction = 'debit' and list_contains($out_types, txn_type)))
+),
+
+history_start as (
+    select min(txn_day) as first_day from int_risk_transactions
 ),
 
 out_following as (
@@ -21,14 +32,20 @@ out_following as (
         *,
         sum(case when direction = 'debit' then amount_reporting else 0 end) over (
             partition by customer_id order by txn_ts
-            range between current row and to_hours(cast($window_hours as integer)) following) as out_after
+            range between current row and to_hours(cast($window_hours as integer)) following) as out_after,
+        coalesce(sum(case when direction = 'credit' then amount_reporting else 0 end) over (
+            partition by customer_id order by txn_ts
+            range between to_days(cast($baseline_days as integer)) preceding and interval 1 microsecond preceding), 0)
+            / (24.0 * least($baseline_days, date_diff('day', (select first_day from history_start), txn_ts::date)))
+            as usual_inflow_per_hour
     from flows
 ),
 
 flagged as (
     select
         *,
-        direction = 'credit' and out_after >= $out_share * amount_reporting as is_flagged_credit
+        direction = 'credit' and amount_reporting >= $min_credit
+            and out_after >= $out_share * amount_reporting as is_flagged_credit
     from out_following
 ),
 
@@ -73,6 +90,7 @@ findings as (
         max(txn_ts) as window_end,
         sum(amount_reporting) filter (where direction = 'credit') as amount_in,
         coalesce(sum(amount_reporting) filter (where direction = 'debit'), 0) as amount_out,
+        arg_min(usual_inflow_per_hour, (txn_ts, txn_id)) filter (where is_flagged_credit) as usual_inflow_per_hour,
         count(*) as txn_count,
         list(txn_id order by txn_ts, txn_id) as txn_ids
     from episodes
@@ -80,6 +98,18 @@ findings as (
     having sum(amount_reporting) filter (where direction = 'credit') >= $min_amount
        and coalesce(sum(amount_reporting) filter (where direction = 'debit'), 0)
            >= $out_share * sum(amount_reporting) filter (where direction = 'credit')
+       -- Debits far beyond the credits are paid from the balance: ordinary payments, not these funds.
+       and coalesce(sum(amount_reporting) filter (where direction = 'debit'), 0)
+           <= $max_out_share * sum(amount_reporting) filter (where direction = 'credit')
+),
+
+unusual as (
+    select *
+    from findings
+    where amount_in >= $min_vs_usual * usual_inflow_per_hour
+                       * (epoch(window_end - window_start) / 3600 + $window_hours)
+      and window_start::date - $min_baseline_days >= (select first_day from history_start)
+      and window_end - window_start <= to_hours(cast($max_span_hours as integer))
 ),
 
 final as (
@@ -99,7 +129,7 @@ final as (
         format('CNY {} in, CNY {} ({}%) out again within {} hours',
                amount_in::decimal(18, 2)::varchar, amount_out::decimal(18, 2)::varchar,
                round(100 * amount_out / amount_in)::integer, $window_hours) as explanation
-    from findings
+    from unusual
     where window_end >= cast($as_of_date - $open_days + 1 as timestamp)
 )
 

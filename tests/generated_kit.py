@@ -1,8 +1,6 @@
-"""A generated (trusted) landing zone straight into staging, for tests and benchmarks.
-
-Typed by the contracts, business_date from the file name, money converted at the newest fx
-rate on or before the day (as ingestion does). Ingestion has its own tests; going through it
-date by date would cost minutes for a year of generated data."""
+"""A generated landing zone loaded straight into staging (typed by the contracts, money converted
+at the as-of fx rate): ingestion has its own tests, and going through it date by date would cost
+minutes in the tests that need a year of generated history."""
 
 from __future__ import annotations
 
