@@ -168,13 +168,16 @@ def rule_based(frame: pl.DataFrame, config: dict) -> tuple[np.ndarray, np.ndarra
 
 def rule_reasons(matrix: np.ndarray, frame: pl.DataFrame, config: dict, labels: dict[str, str],
                  top: int) -> list[list[str]]:
-    rules = config["rules"]
-    order = np.argsort(-matrix, axis=1, kind="stable")[:, :top]
-    values = {r["feature"]: column(frame, r["feature"]) for r in rules}
+    """Per row, the features whose rules deducted most (rules on one feature added up), worst first."""
+    features = list(dict.fromkeys(r["feature"] for r in config["rules"]))
+    per_feature = np.column_stack([matrix[:, [i for i, r in enumerate(config["rules"]) if r["feature"] == f]].sum(axis=1)
+                                   for f in features]) if features else np.zeros((frame.height, 0))
+    order = np.argsort(-per_feature, axis=1, kind="stable")[:, :top]
+    values = {f: column(frame, f) for f in features}
     out = []
     for r, cols in enumerate(order):
-        out.append([f"{labels.get(rules[j]['feature'], rules[j]['feature'])}: {_fmt(values[rules[j]['feature']][r])} "
-                    f"(-{matrix[r, j]:.0f} pts)" for j in cols if matrix[r, j] > 0])
+        out.append([f"{labels.get(features[j], features[j])}: {_fmt(values[features[j]][r])} "
+                    f"(-{per_feature[r, j]:.0f} pts)" for j in cols if per_feature[r, j] > 0])
     return out
 
 

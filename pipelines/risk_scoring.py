@@ -117,23 +117,27 @@ def build_customer_risk(con: duckdb.DuckDBPyConnection, as_of_date: date, rules:
 
 # --- monitoring ------------------------------------------------------------------------------
 
-def _reference(con, model: ScoringModel, rules: dict) -> tuple[dict, str]:
+def _reference(con, as_of_date: date, model: ScoringModel, rules: dict) -> tuple[dict, str]:
     """PSI reference distributions and the window they describe."""
     if model.method == METHOD_MODEL:
         meta = model.metadata
         return model.card.baseline, f"training {meta['training_window'][0]}..{meta['training_window'][1]}"
-    # The rules have no training window: the first date scored with this rule version is the reference.
-    first = one(con, "select min(as_of_date) from customer_risk where model_version = $v", {"v": model.version})[0]
+    # The rules have no training window: the reference is the same rule version's snapshot a
+    # reference window (90 days) earlier, or its first scored date while there is none that old.
+    lag = rules["risk"]["rule_based"]["psi_reference_days"]
+    first = one(con, "select coalesce(max(as_of_date) filter (where as_of_date <= $d - $lag::integer), min(as_of_date)) "
+                     "from customer_risk where model_version = $v",
+                {"v": model.version, "d": as_of_date, "lag": lag})[0]
     frame = features_of(con, first)
     scores = _frame(con, "select score from customer_risk where as_of_date = $d and model_version = $v",
                     {"d": first, "v": model.version})
     ref = rm.psi_reference(frame, rules["risk"]["features"], points=scores["score"].cast(pl.Float64).to_numpy())
-    return ref, f"first scored {first}"
+    return ref, f"scored {first}"
 
 
 def monitoring_frame(con, as_of_date: date, rules: dict, model: ScoringModel) -> pl.DataFrame:
     bands = rules["risk"]["psi_bands"]
-    reference, window = _reference(con, model, rules)
+    reference, window = _reference(con, as_of_date, model, rules)
     frame = features_of(con, as_of_date)
     scores = _frame(con, "select score from customer_risk where as_of_date = $d", {"d": as_of_date})
     current = {f: rm.column(frame, f) for f in reference if f != "score"}

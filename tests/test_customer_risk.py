@@ -99,7 +99,8 @@ def test_rule_based_score_is_labelled_and_explained(con, tmp_path):
     # utilisation >= 0.9 (-40) and >= 0.7 (-20), income stability <= 0.67 (-25).
     assert got["C1"]["score"] == base - 80 - 30 - 40 - 20 - 40 - 20 - 25
     assert got["C1"]["grade"] == "E" and got["C1"]["score_method"] == "rule_based"
-    assert got["C1"]["reasons"][0].startswith("days past due now: 45 (-80 pts)")
+    # Rules on one feature add up in its reason: current dpd cost 80 + 30.
+    assert got["C1"]["reasons"][0] == "days past due now: 45 (-110 pts)"
     assert len(got["C1"]["reasons"]) == RULES["risk"]["top_reasons"]
     assert got["C2"]["score"] == base and got["C2"]["reasons"] == [] and got["C2"]["grade"] == "A"
     assert got["C1"]["pd_12m"] == pytest.approx(float(rm.Scale(**RULES["risk"]["scorecard"]).pd(got["C1"]["score"])), abs=1e-6)
@@ -107,14 +108,14 @@ def test_rule_based_score_is_labelled_and_explained(con, tmp_path):
         assert contract_violations(con, table, output_contracts()[table], D) == []
 
 
-def test_monitoring_compares_with_the_first_scored_date(con, tmp_path):
+def test_monitoring_of_the_rules_compares_with_the_first_scored_date_at_first(con, tmp_path):
     model = current_model(tmp_path / "models", RULES)
     build_scoring_date(con, D, RULES, model)
     monitoring = rows(con, "select * from model_monitoring where as_of_date = $d", {"d": D})
     assert {r["subject"] for r in monitoring} == {"score", *RULES["risk"]["features"]}
     assert all(r["metric"] == "psi" and r["value"] == pytest.approx(0, abs=1e-9) and r["band"] == "stable"
                for r in monitoring)
-    assert monitoring[0]["reference_window"] == f"first scored {D}"
+    assert monitoring[0]["reference_window"] == f"scored {D}"
 
 
 def trained_model(tmp_path, approved=True):

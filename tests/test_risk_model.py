@@ -99,7 +99,10 @@ def test_rule_based_score_deducts_the_documented_points():
         - deducted[("utilisation", 0.9)] - deducted[("utilisation", 0.7)]
     assert points.tolist() == [expected_first, config["base_points"]]
     why = rm.rule_reasons(matrix, frame, config, RULES["risk"]["feature_labels"], 3)
-    assert why[0][0] == f"days past due now: 45 (-{deducted[('current_dpd', 30)]} pts)" and why[1] == []
+    dpd_cost = deducted[("current_dpd", 30)] + deducted[("current_dpd", 1)]
+    assert why[0] == [f"days past due now: 45 (-{dpd_cost} pts)",
+                      f"credit card utilisation: 0.95 (-{deducted[('utilisation', 0.9)] + deducted[('utilisation', 0.7)]} pts)"]
+    assert why[1] == []
 
 
 def test_evaluate_on_a_hand_example():

@@ -18,9 +18,10 @@ from pipelines.sql import load_sql, one, run
 
 START = date(2024, 1, 1)
 # AMLSim amounts are small units (2.5 to 600 per transfer): the CNY floors of rules.yaml
-# (RMB 50,000) would never be met, so the "scaled" run puts each amount floor at 500 units,
-# near the sample's largest transfer, and keeps every other parameter.
-SCALED_FLOORS = {"min_amount": 500}
+# (RMB 50,000 per pattern, 10,000 per credit) would never be met, so the "scaled" run puts the
+# pattern floors at 500 units, near the sample's largest transfer, the per-credit floor at 100
+# (the same 1:5 ratio), and keeps every other parameter.
+SCALED_FLOORS = {"min_amount": 500, "min_credit": 100}
 
 
 def scaled_rules(rules: dict) -> dict:
