@@ -141,29 +141,48 @@ def reference_values(x: pl.DataFrame, numeric: list[str], categorical: list[str]
     return ref
 
 
-def _raw_scorer(model):
-    """The uncalibrated score of a calibrated model (same ranking: calibration is monotone)."""
+def _inner(model):
+    """The uncalibrated estimator of a calibrated model (same ranking: calibration is monotone)."""
     if isinstance(model, CalibratedClassifierCV):
-        inner = model.calibrated_classifiers_[0].estimator
-        return lambda frame: inner.predict_proba(frame)[:, 1]
-    return lambda frame: model.predict_proba(frame)[:, 1]
+        return model.calibrated_classifiers_[0].estimator
+    return model
 
 
 def reason_contributions(model, x: pl.DataFrame, reference: dict, groups: dict[str, list[str]]) -> dict[str, np.ndarray]:
-    """Per reason group: model score minus the score with that group's features at the reference."""
+    """Per reason group: model score minus the score with that group's features at the reference.
+
+    The rows are encoded once; each group's columns are swapped for the encoded reference in
+    place and restored, so the cost is one tree-ensemble pass per group on a numeric matrix."""
     numeric, categorical = model.feature_columns_
     frame = _frame(x, numeric, categorical)
-    score = _raw_scorer(model)
-    base = score(frame)
+    inner = _inner(model)
+    if isinstance(inner, Pipeline) and "encode" in inner.named_steps:
+        encode, estimator = inner.named_steps["encode"], inner[-1]
+        names = list(encode.get_feature_names_out())
+        matrix = np.asarray(encode.transform(frame), dtype=float)
+        ref_frame = _frame(pl.DataFrame({c: [reference[c]] for c in numeric + categorical}), numeric, categorical)
+        ref_row = np.asarray(encode.transform(ref_frame), dtype=float)[0]
+        score = lambda m: estimator.predict_proba(m)[:, 1]  # noqa: E731
+    else:  # a model without a separate encoding step: occlude in the input frame
+        names, matrix, ref_row = None, None, None
+        score = lambda f: inner.predict_proba(f)[:, 1]  # noqa: E731
+    base = score(matrix if names else frame)
     out = {}
     for group, cols in groups.items():
-        cols = [c for c in cols if c in frame.columns]
+        cols = [c for c in cols if c in numeric or c in categorical]
         if not cols:
             continue
-        occluded = frame.copy()
-        for c in cols:
-            occluded[c] = reference[c]
-        out[group] = base - score(occluded)
+        if names:
+            idx = [names.index(c) for c in cols]
+            saved = matrix[:, idx].copy()
+            matrix[:, idx] = ref_row[idx]
+            out[group] = base - score(matrix)
+            matrix[:, idx] = saved
+        else:
+            occluded = frame.copy()
+            for c in cols:
+                occluded[c] = reference[c]
+            out[group] = base - score(occluded)
     return out
 
 
@@ -191,7 +210,7 @@ def reasons(family: str, x: pl.DataFrame, contributions: dict[str, np.ndarray], 
     order = np.argsort(-effects, axis=1, kind="stable")[:, :top]
     chosen = np.take_along_axis(words, order, axis=1)
     kept = np.take_along_axis(effects, order, axis=1) > min_effect
-    columns = [pl.Series(f"r{k}", np.where(kept[:, k], chosen[:, k], None), dtype=pl.String)
+    columns = [pl.Series(f"r{k}", np.where(kept[:, k], chosen[:, k], None).tolist(), dtype=pl.String)
                for k in range(order.shape[1])]
     return pl.DataFrame(columns).select(
         pl.concat_list(pl.all()).list.drop_nulls().alias("reasons"))["reasons"]

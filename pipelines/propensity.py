@@ -133,6 +133,9 @@ def train_family(train: pl.DataFrame, evaluation: pl.DataFrame, family: str, rul
     x_ev, y_ev = family_rows(evaluation, family)
     positives = int(y_tr.sum())
     result = FamilyResult(family, "skipped", positives, len(y_tr))
+    if p.get("families", "all") != "all" and family not in p["families"]:
+        result.note = "not in propensity.families"
+        return result, None, None
     if positives < int(p["min_positives"]):
         result.note = f"{positives} training positives < min_positives {p['min_positives']}"
         return result, None, None

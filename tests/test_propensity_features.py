@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-import polars as pl
 import pytest
 import segmentation_kit as k
 
@@ -152,4 +151,12 @@ def test_training_plan_keeps_evaluation_later_and_disjoint():
     from pipelines.propensity import NotEnoughHistory
     with pytest.raises(NotEnoughHistory):
         training_plan(month_ends[:4], date(2025, 6, 30), RULES)
-    assert isinstance(pl.__version__, str)
+
+
+def test_docs_carry_the_feature_dictionary():
+    from pathlib import Path
+
+    from models.features import dictionary_markdown
+
+    doc = Path(__file__).resolve().parent.parent / "docs" / "propensity.md"
+    assert dictionary_markdown() in doc.read_text(encoding="utf-8")

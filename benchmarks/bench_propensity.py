@@ -1,0 +1,128 @@
+"""Benchmark propensity feature building and nightly scoring at scale (not a test).
+
+    python benchmarks/bench_propensity.py [--customers 1000000] [--base 50000] [--out bench_out/propensity]
+
+A month of generated data (December 2025, Parquet, seed 42) for `--base` customers is loaded
+into a warehouse and replicated (ids suffixed) up to `--customers`; segmentation is built for
+2025-12-31 (untimed, it is not this step). Then, each in its own process so that its peak RSS is
+its own, with the DuckDB memory limit of the warehouse resource (4GB):
+  features   int_features for the date (sql/int/int_features.sql)
+  score      customer_propensity with reasons + the offer marts, with the model versions of
+             benchmarks/propensity_quality.py (trained on 2,000 customers: training cost does not
+             depend on the base, it samples at most propensity.training.max_rows_per_date per date)
+Prints and writes <out>/bench.json."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DAY = date(2025, 12, 31)
+MEMORY_LIMIT = "4GB"
+# Tables whose keys are replicated, and the key columns that get the copy suffix.
+REPLICATE = {
+    "stg_customers": ["customer_id"],
+    "stg_accounts": ["account_id", "customer_id"],
+    "stg_transactions": ["txn_id", "account_id"],
+    "stg_balances": ["account_id"],
+    "stg_loan_performance": ["account_id"],
+    "stg_interactions": ["interaction_id", "customer_id"],
+    "stg_feedback": ["feedback_id", "customer_id"],
+}
+
+
+def _connect(db: Path):
+    import duckdb
+
+    con = duckdb.connect(str(db))
+    con.execute("set memory_limit = $m", {"m": MEMORY_LIMIT})
+    con.execute("set temp_directory = $t", {"t": str(db.parent / ".duckdb_tmp")})
+    return con
+
+
+def prepare(out: Path, customers: int, base: int) -> dict:
+    from pipelines.config import load_rules
+    from pipelines.generator import generate
+    from tests.generated_kit import load_landing
+    from pipelines.ingestion.ingest import init_warehouse
+    from pipelines.segmentation import build_date
+
+    landing = out / "landing"
+    if not (landing / "transactions").exists():
+        generate(landing, customers=base, start=date(2025, 12, 1), end=DAY, seed=42, fmt="parquet", progress=False)
+    db = out / "warehouse.duckdb"
+    db.unlink(missing_ok=True)
+    con = _connect(db)
+    init_warehouse(con)
+    load_landing(con, landing)
+    copies = max(1, customers // base)
+    for table, keys in REPLICATE.items():
+        cols = [r[0] for r in con.execute(f"describe {table}").fetchall()]
+        select = ", ".join(f"{c} || '_' || k::varchar as {c}" if c in keys else c for c in cols)
+        statement = (f"insert into {table} select {select} from {table}, range(1, {copies}) r(k)")
+        con.execute(statement)
+    t = time.perf_counter()
+    build_date(con, DAY, load_rules())
+    n = con.execute("select count(*) from int_customer_day where as_of_date = $d", {"d": DAY}).fetchall()[0][0]
+    txns = con.execute("select count(*) from stg_transactions").fetchall()[0][0]
+    con.close()
+    return {"customers": n, "transactions": txns, "copies": copies, "segmentation_seconds": time.perf_counter() - t}
+
+
+def step(out: Path, name: str) -> dict:
+    from pipelines.config import load_rules
+    from pipelines.propensity import build_features, score_date
+
+    rules = load_rules()
+    con = _connect(out / "warehouse.duckdb")
+    if name == "score":
+        from models import propensity  # noqa: F401  (import outside the clock, as in a running step)
+    t = time.perf_counter()
+    if name == "features":
+        rows = {"int_features": build_features(con, DAY, rules)}
+    else:
+        rows = score_date(con, out / "models", DAY, rules)["rows"]
+    wall = time.perf_counter() - t
+    con.close()
+    return {"step": name, "wall_seconds": round(wall, 1), "rows": rows,
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--base", type=int, default=50_000)
+    parser.add_argument("--out", default="bench_out/propensity")
+    parser.add_argument("--models", default="bench_out/propensity_quality/models")
+    parser.add_argument("--step", choices=["features", "score"])
+    args = parser.parse_args()
+    out = Path(args.out)
+    if args.step:
+        print(json.dumps(step(out, args.step)))
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(out / "models", ignore_errors=True)
+    shutil.copytree(args.models, out / "models")
+    result = {"data": prepare(out, args.customers, args.base), "steps": []}
+    for name in ("features", "score"):
+        proc = subprocess.run([sys.executable, __file__, "--out", str(out), "--step", name],
+                              capture_output=True, text=True, check=True)
+        result["steps"].append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    (out / "bench.json").write_text(json.dumps(result, indent=2, default=str))
+    print(json.dumps(result, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
