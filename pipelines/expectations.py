@@ -74,8 +74,13 @@ def validate_frame(frame, contract: Contract, date_column: str | None = None) ->
     )
     suite = build_suite(contract, set(frame.columns), date_column)
     suite.name = name
-    result = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(
-        suite, result_format=RESULT_FORMAT)
+    try:
+        result = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(
+            suite, result_format=RESULT_FORMAT)
+    finally:
+        # The cached context keeps every data source and, through it, the frame: without this a
+        # backfill range validated in chunks grew to 17 GB on 10 M transactions (customer_360).
+        context.data_sources.delete(name)
     failed = [
         {"expectation": r.expectation_config.type,
          "column": r.expectation_config.kwargs.get("column") or r.expectation_config.kwargs.get("column_list"),

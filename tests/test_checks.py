@@ -52,3 +52,13 @@ def test_the_same_key_on_different_dates_passes(warehouse, monkeypatch, chunk_ro
     result = checks.validate_dates(warehouse, "customer_rfm", "as_of_date", [D1, D3],
                                    output_contracts()["customer_rfm"])
     assert result.passed, result.metadata
+
+
+def test_validated_chunks_are_not_kept_alive_by_the_cached_context(warehouse):
+    import pipelines.expectations as expectations
+
+    _load(warehouse, [(D1, "C1"), (D2, "C2"), (D3, "C3")])
+    with_chunks = checks.validate_dates(warehouse, "customer_rfm", "as_of_date", [D1, D2, D3],
+                                        output_contracts()["customer_rfm"])
+    assert with_chunks.passed
+    assert list(expectations._context().data_sources.all()) == []
