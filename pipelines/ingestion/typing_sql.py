@@ -61,8 +61,11 @@ def _violation(col: Column, reason: str, condition: str) -> str:
             f"'value': {shown}}} end")
 
 
-def violations(contract: Contract, reference_keys: dict[str, str]) -> list[str]:
-    """One struct-or-null per rule, in the order rows are judged (first one is the reason)."""
+def violations(contract: Contract, reference_keys: dict[str, str], seen: bool = True) -> list[str]:
+    """One struct-or-null per rule, in the order rows are judged (first one is the reason).
+
+    `seen=False` leaves out `already_loaded`: whether an earlier date of the same load staged
+    the key depends on that row passing every other rule."""
     rules = []
     for col in contract.columns:
         text, value = f"_t_{col.name}", q(col.name)
@@ -81,13 +84,14 @@ def violations(contract: Contract, reference_keys: dict[str, str]) -> list[str]:
         if col.max is not None:
             rules.append(_violation(col, "out_of_range", f"{value} > {col.max}"))
         if col.not_after_business_date:
-            limit = ("$business_date::timestamp + interval 1 day" if col.type == "ts"
-                     else "$business_date")
+            limit = ("_business_date::timestamp + interval 1 day" if col.type == "ts"
+                     else "_business_date")
             op = ">=" if col.type == "ts" else ">"
             rules.append(_violation(col, "future_date", f"{value} {op} {limit}"))
     first_key = contract.column(contract.key[0])
     rules.append(_violation(first_key, "duplicate_key", "_dup_rank > 1"))
-    rules.append(_violation(first_key, "already_loaded", "_seen_before"))
+    if seen:
+        rules.append(_violation(first_key, "already_loaded", "_seen_before"))
     for col_name, ref_alias in reference_keys.items():
         col = contract.column(col_name)
         rules.append(_violation(col, "orphan_key", f"{q(col_name)} is not null and {ref_alias}_found is null"))
