@@ -226,8 +226,7 @@ with files as (
     select business_date, source_file from _load_files
 ),
 raw as (
-    select _business_date as business_date, _source_file as source_file, count(*) as n
-    from _canon group by all
+    select * from _raw_counts
 ),
 read as (
     select _business_date as business_date, _source_file as source_file, count(*) as n,
@@ -322,7 +321,7 @@ def _read_files(con, contract: Contract, files: list[LandedFile]) -> dict[str, s
             warning = f"columns not in the contract {fate}: {', '.join(extra)}"
         warnings.update({f.path.name: warning for f in group})
         con.execute(canon_sql(contract, profile, file_columns))
-    con.execute("drop table if exists _raw")
+        con.execute("drop table _raw")
     return warnings
 
 
@@ -343,15 +342,20 @@ def load_files(con: duckdb.DuckDBPyConnection, contract: Contract, files: list[L
     )
     profile = files[0].profile
     run(con, checked_sql(contract, profile, params["bank_tz"], dedupe_across_dates), params)
+    # Rows as read, kept for reconciliation; the texts themselves are no longer needed.
+    con.execute("create or replace temp table _raw_counts as select _business_date as business_date, "
+                "_source_file as source_file, count(*) as n from _canon group by all")
+    con.execute("drop table _canon")
     clean_sql = _clean_sql(contract)
     if clean_sql:
         run(con, clean_sql, params)
         run(con, load_sql("staging/priced"), params)
+        con.execute("drop table _clean")
         _check_rates(con, params)
     run(con, _insert_sql(contract, bool(clean_sql)), params)
     run(con, load_sql("staging/quarantine_insert"), params)
     reports = _reconcile(con, contract, params)
     run(con, load_sql("staging/ingestion_log_insert"), params)
-    for table in ("_canon", "_checked", "_clean", "_priced", "_file_stats", "_load_files"):
+    for table in ("_raw_counts", "_checked", "_priced", "_file_stats", "_load_files"):
         con.execute(f"drop table if exists {table}")
     return reports
