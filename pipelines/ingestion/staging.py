@@ -19,7 +19,7 @@ from pipelines.ingestion.landing import sha256_of
 from pipelines.ingestion.profiles import SourceProfile
 from pipelines.ingestion.reader import LandedFile, read_groups, read_raw
 from pipelines.sql import load_sql, run
-from pipelines.ingestion.typing_sql import canonical_text, typed_value, violations
+from pipelines.ingestion.typing_sql import broken, canonical_text, typed_value, violations
 
 KEEP_EXTRA_COLUMNS = {"customers"}  # the contract keeps further customer columns as attributes
 
@@ -105,10 +105,14 @@ def canon_sql(contract: Contract, profile: SourceProfile, file_columns: set[str]
 
 
 def checked_sql(contract: Contract, profile: SourceProfile, bank_tz: str, dedupe_across_dates: bool) -> str:
-    """`_canon` -> `_checked`: typed values and the list of broken rules of every row."""
+    """`_canon` -> `_checked`: typed values and the list of broken rules of every row.
+
+    Per-key facts (first line of a key on a date, first date a key passed) are narrow group-bys
+    joined back: window functions would sort every wide row."""
     typed = ", ".join(f"{typed_value(c, q('_t_' + c.name), profile, bank_tz)} as {q(c.name)}"
                       for c in contract.columns)
     key = ", ".join(q(k) for k in contract.key)
+    same_key = " and ".join(f"t.{q(k)} is not distinct from f.{q(k)}" for k in contract.key)
     aliases, ref_joins, ref_found = _reference_joins(contract)
     rules = ",\n        ".join(violations(contract, aliases))
     amount = q(contract.amount) if contract.amount else "null::decimal(18,2)"
@@ -116,23 +120,23 @@ def checked_sql(contract: Contract, profile: SourceProfile, bank_tz: str, dedupe
         # A key is already loaded when a staged row of an earlier date has it (outside this load),
         # or when an earlier date of this load has it in a row that passes every other rule: the
         # row that one-by-one loading would have staged.
-        on = " and ".join(f"t.{q(k)} = _stg.{q(k)}" for k in contract.key)
-        not_null = " and ".join(f"{q(k)} is not null" for k in contract.key)
-        others = ",\n        ".join(violations(contract, aliases, seen=False))
+        on_stg = " and ".join(f"t.{q(k)} = _stg.{q(k)}" for k in contract.key)
+        on_clean = " and ".join(f"t.{q(k)} = f.{q(k)}" for k in contract.key)
         seen_join = (f"left join (select {key}, min(s.business_date) as _stg_since "
                      f"from {q(staging_table(contract.entity))} s semi join ranked using ({key}) group by all) _stg "
-                     f"on {on}")
+                     f"on {on_stg}")
         seen_ctes = f"""
 clean_otherwise as (
-    select *, len(list_filter([
-        {others}
-    ], lambda x: x is not null)) = 0 as _clean_otherwise
+    select *, not {broken(contract, aliases, seen=False)} as _clean_otherwise
     from joined
 ),
+first_clean as (
+    select {key}, min(_business_date) as _clean_since from clean_otherwise where _clean_otherwise group by all
+),
 seen as (
-    select *, coalesce({not_null} and least(_stg_since, min(_business_date) filter (where _clean_otherwise)
-        over (partition by {key})) < _business_date, false) as _seen_before
-    from clean_otherwise
+    select t.*, coalesce(least(t._stg_since, f._clean_since) < t._business_date, false) as _seen_before
+    from clean_otherwise t
+    left join first_clean f on {on_clean}
 )"""
         since = ", _stg._stg_since"
     else:
@@ -143,8 +147,13 @@ create or replace temp table _checked as
 with typed as (
     select *, {typed} from _canon
 ),
+first_lines as (
+    select _business_date, {key}, min(_line) as _first_line from typed group by all
+),
 ranked as (
-    select *, row_number() over (partition by _business_date, {key} order by _line) as _dup_rank from typed
+    select t.*, t._line > f._first_line as _duplicate
+    from typed t
+    join first_lines f on t._business_date = f._business_date and {same_key}
 ),
 joined as (
     select t.*{ref_found}{since}
@@ -153,16 +162,17 @@ joined as (
     {seen_join}
 ),{seen_ctes}
 select *,
-    list_filter([
+    case when {broken(contract, aliases)} then list_filter([
         {rules}
-    ], lambda x: x is not null) as _violations,
+    ], lambda x: x is not null) else [] end as _violations,
     {amount}::decimal(18,2) as _amount
 from seen
 """
 
 
-def _clean_sql(contract: Contract) -> str | None:
-    """`_checked` -> `_clean`: the rows to stage, with their currency and event day for pricing."""
+def _needed_sql(contract: Contract) -> str | None:
+    """`_checked` -> `_needs_rate`: the rows to stage whose amount is not in the reporting currency
+    (their keys, currency and event day only: pricing never carries the wide rows)."""
     if not contract.amount:
         return None
     event_day = f"c.{q(contract.event_time)}::date"
@@ -176,9 +186,12 @@ def _clean_sql(contract: Contract) -> str | None:
     else:
         return None
     return f"""
-create or replace temp table _clean as
-select c.*, {currency} as _currency, {event_day} as _event_day
-from (select * from _checked where len(_violations) = 0) c {join}
+create or replace temp table _needs_rate as
+select * from (
+    select c._business_date, c._source_file, c._line, {currency} as _currency, {event_day} as _event_day
+    from (select * from _checked where len(_violations) = 0) c {join}
+)
+where _currency <> $reporting_currency
 """
 
 
@@ -186,9 +199,8 @@ def _check_rates(con: duckdb.DuckDBPyConnection, params: dict) -> None:
     """Fail on the first file with an amount that has no usable rate."""
     missing = run(
         con,
-        "select _source_file, _currency, min(_event_day), count(*) from _priced "
-        "where _currency <> $reporting_currency "
-        "and (_rate is null or _rate_date < _event_day - $fx_max_age_days::integer) "
+        "select _source_file, _currency, min(_event_day), count(*) from _rates "
+        "where (_rate is null or _rate_date < _event_day - $fx_max_age_days::integer) "
         "group by _business_date, _source_file, _currency order by _business_date, _currency",
         params,
     ).fetchall()
@@ -207,12 +219,15 @@ def _insert_sql(contract: Contract, priced: bool) -> str:
     cols += [f"case when {q('_t_' + c.name)} is not null then sha256($salt || {q('_t_' + c.name)}) end "
              f"as {q(c.name + '_key')}" for c in contract.pseudonymised_columns]
     if priced:
-        cols.append(f"case when _currency = $reporting_currency then {q(contract.amount)} "
+        cols.append(f"case when _rates._line is null then {q(contract.amount)} "
                     f"else round({q(contract.amount)} * _rate, 2) end as amount_reporting")
     if contract.entity in KEEP_EXTRA_COLUMNS:
         cols.append("_attributes as attributes")
     cols += ["_source_file", "_line", "$run_id as _run_id"]
-    source = "_priced" if priced else "_checked where len(_violations) = 0"
+    source = "_checked"
+    if priced:
+        source += " left join _rates using (_business_date, _source_file, _line)"
+    source += " where len(_violations) = 0"
     return f"insert into {q(staging_table(contract.entity))} by name select {', '.join(cols)} from {source}"
 
 
@@ -346,16 +361,16 @@ def load_files(con: duckdb.DuckDBPyConnection, contract: Contract, files: list[L
     con.execute("create or replace temp table _raw_counts as select _business_date as business_date, "
                 "_source_file as source_file, count(*) as n from _canon group by all")
     con.execute("drop table _canon")
-    clean_sql = _clean_sql(contract)
-    if clean_sql:
-        run(con, clean_sql, params)
-        run(con, load_sql("staging/priced"), params)
-        con.execute("drop table _clean")
+    needed_sql = _needed_sql(contract)
+    if needed_sql:
+        run(con, needed_sql, params)
+        run(con, load_sql("staging/rates"), params)
+        con.execute("drop table _needs_rate")
         _check_rates(con, params)
-    run(con, _insert_sql(contract, bool(clean_sql)), params)
+    run(con, _insert_sql(contract, bool(needed_sql)), params)
     run(con, load_sql("staging/quarantine_insert"), params)
     reports = _reconcile(con, contract, params)
     run(con, load_sql("staging/ingestion_log_insert"), params)
-    for table in ("_raw_counts", "_checked", "_priced", "_file_stats", "_load_files"):
+    for table in ("_raw_counts", "_checked", "_rates", "_file_stats", "_load_files"):
         con.execute(f"drop table if exists {table}")
     return reports

@@ -1,8 +1,8 @@
--- Each clean row of `_clean` with the reporting-currency rate valid for its business date: the
+-- The reporting-currency rate of each row in `_needs_rate`, valid for its business date: the
 -- newest rate dated on or before the event day, as delivered on or before the business date.
-create or replace temp table _priced as
-with clean as (
-    select * from _clean
+create or replace temp table _rates as
+with needed as (
+    select * from _needs_rate
 ),
 
 rates as (
@@ -15,7 +15,7 @@ days as (
         _business_date as day,
         min(_event_day) - $fx_max_age_days::integer as oldest_usable,
         max(_event_day) as newest_needed
-    from clean
+    from needed
     group by _business_date
 ),
 
@@ -40,12 +40,12 @@ rates_by_day as (
 ),
 
 final as (
-    select clean.*, rates_by_day.rate as _rate, rates_by_day.rate_date as _rate_date
-    from clean
+    select needed.*, rates_by_day.rate as _rate, rates_by_day.rate_date as _rate_date
+    from needed
     asof left join rates_by_day
-        on clean._business_date = rates_by_day.day
-        and clean._currency = rates_by_day.currency
-        and clean._event_day >= rates_by_day.rate_date
+        on needed._business_date = rates_by_day.day
+        and needed._currency = rates_by_day.currency
+        and needed._event_day >= rates_by_day.rate_date
 )
 
 select * from final
