@@ -195,6 +195,8 @@ def model_card(result: FamilyResult, version: str, meta: dict) -> str:
         f"- Evaluation window (later, disjoint): {meta['eval_window'][0]} .. {meta['eval_window'][1]} "
         f"({m['hgb_calibrated']['rows']} rows, {m['hgb_calibrated']['positives']} positives).",
         f"- Features ({len(meta['features'])}): see docs/propensity.md (feature dictionary).",
+        "- Reason groups by split gain (reasons use the first `scoring.reason_groups`): "
+        + (", ".join(meta.get("split_gain_by_group", {})) or "none") + ".",
         f"- Approved for scoring: {meta['approved']}" + (f" ({result.note})" if result.note else ""),
         "",
         "| model | AUC | top-decile lift | Brier |",
@@ -218,6 +220,8 @@ def model_card(result: FamilyResult, version: str, meta: dict) -> str:
 def train_all(con: duckdb.DuckDBPyConnection, store_root: Path, as_of: date, rules: dict) -> dict:
     """Train, evaluate and store one model per family with enough positives; record
     model_metrics rows for every family (skipped ones with their positive count)."""
+    from models import propensity as pm
+
     available = [r[0] for r in run(con, f"select distinct as_of_date from {FEATURE_TABLE} "
                                         "where as_of_date <= $d order by 1", {"d": as_of}).fetchall()]
     train_dates, eval_dates = training_plan(available, as_of, rules)
@@ -242,6 +246,8 @@ def train_all(con: duckdb.DuckDBPyConnection, store_root: Path, as_of: date, rul
             "calibration": model.method, "train_rows": result.train_rows,
             "train_positives": result.train_positives, "seed": int(p["training"]["seed"]),
             "metrics": result.metrics, "approved": result.approved, "note": result.note,
+            # The model's own ranking of reason groups; scoring explains with the first scoring.reason_groups.
+            "split_gain_by_group": pm.split_gain_by_group(model, reason_groups()),
         }
         fingerprint = json.dumps({k: meta[k] for k in ("product_family", "as_of_date", "training_window",
                                                        "train_rows", "train_positives", "seed")})
