@@ -16,4 +16,5 @@ PUBLISHED_TABLES: list[str] = [
     "customer_risk",
     "model_monitoring",
     "crm_tasks",
+    "rm_scorecard",
 ]

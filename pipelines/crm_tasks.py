@@ -6,25 +6,54 @@ from datetime import date
 
 import duckdb
 
+from pipelines.care import festival_dates
 from pipelines.contract_tables import ensure_contract_table
 from pipelines.contracts import output_contracts
 from pipelines.marts import replace_date
 
-UPSTREAM = ("customer_risk", "risk_alerts")
+UPSTREAM = ("customer_risk", "risk_alerts", "customer_lifecycle", "next_best_offer")
 
 
-def crm_task_params(rules: dict) -> dict:
-    review = rules["crm_tasks"]["risk_review"]
-    due = review["due_days"]
-    for priority in review["priority"].values():
-        if priority not in due:
-            raise ValueError(f"crm_tasks.risk_review: no due_days for priority {priority!r}")
+def crm_task_params(rules: dict, as_of_date: date) -> dict:
+    tasks, care = rules["crm_tasks"], rules["care"]
+    review, complaint = tasks["risk_review"], tasks["complaint_follow_up"]["priority"]
+    cadence = care["contact_cadence_days"]
+    contact_priority = tasks["contact_due"]["priority"]
+    if set(cadence) != set(contact_priority):
+        raise ValueError("crm_tasks.contact_due.priority must name exactly the tiers of care.contact_cadence_days")
+    actions = tasks["lifecycle_action"]["actions"]
+    priorities = [*review["priority"].values(), *contact_priority.values(), *actions.values(), *complaint.values(),
+                  tasks["birthday_greeting"]["priority"], tasks["festival_greeting"]["priority"],
+                  tasks["offer"]["priority"]]
+    missing = sorted(set(priorities) - set(tasks["due_days"]))
+    if missing:
+        raise ValueError(f"crm_tasks.due_days: no days for priority {', '.join(missing)}")
     return {
+        "as_of_date": as_of_date,
+        "due_days": [{"priority": k, "days": int(v)} for k, v in tasks["due_days"].items()],
         "review_grades": list(rules["risk"]["review_grades"]),
         "alert_severities": list(review["alert_severities"]),
         "grade_priority": review["priority"]["grade"],
         "alert_priority": review["priority"]["alert"],
-        "due_days": [{"priority": k, "days": int(v)} for k, v in due.items()],
+        "cadence": [{"tier": t, "days": int(d), "priority": contact_priority[t]} for t, d in cadence.items()],
+        "contact_kinds": list(care["contact_kinds"]),
+        "uncounted_outcomes": list(care["uncounted_outcomes"]),
+        "birthday_priority": tasks["birthday_greeting"]["priority"],
+        "birthday_days_ahead": int(care["birthday_days_ahead"]),
+        "festival_priority": tasks["festival_greeting"]["priority"],
+        "festival_days_ahead": int(care["festival_days_ahead"]),
+        "festivals": festival_dates(care["festivals"], [as_of_date.year, as_of_date.year + 1]),
+        "lifecycle_actions": [{"action": a, "priority": p} for a, p in actions.items()],
+        "lifecycle_window_days": int(tasks["lifecycle_action"]["stage_window_days"]),
+        "offer_priority": tasks["offer"]["priority"],
+        "offer_min_probability": float(tasks["offer"]["min_probability"]),
+        "complaint_resolution_days": int(care["complaint_resolution_days"]),
+        "complaint_open_priority": complaint["open"],
+        "complaint_overdue_priority": complaint["overdue"],
+        "consent_kinds": list(tasks["consent_kinds"]),
+        "rm_kinds": list(tasks["rm_kinds"]),
+        "capped_kinds": list(tasks["capped_kinds"]),
+        "max_tasks_per_rm": int(tasks["max_tasks_per_rm"]),
     }
 
 
@@ -32,4 +61,4 @@ def build_crm_tasks(con: duckdb.DuckDBPyConnection, as_of_date: date, rules: dic
     contracts = output_contracts()
     for table in (*UPSTREAM, "crm_tasks"):
         ensure_contract_table(con, contracts[table])
-    return replace_date(con, "crm_tasks", "marts/crm_tasks", {**crm_task_params(rules), "as_of_date": as_of_date})
+    return replace_date(con, "crm_tasks", "marts/crm_tasks", crm_task_params(rules, as_of_date))
