@@ -12,7 +12,7 @@ from pipelines.segmentation import CUSTOMER_360_INPUTS, build_step, params_for
 
 
 @dg.asset(
-    deps=["int_customer_day", "customer_rfm", "customer_lifecycle", *CUSTOMER_360_INPUTS],
+    deps=["int_customer_day", "customer_rfm", "customer_lifecycle", "stg_feedback", *CUSTOMER_360_INPUTS],
     kinds={"duckdb"},
     group_name="customer_360",
     partitions_def=daily_partitions,

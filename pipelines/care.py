@@ -28,3 +28,14 @@ def festival_dates(names: Iterable[str], years: Iterable[int]) -> list[dict]:
     if unknown:
         raise ValueError(f"care.festivals: not in holidays.China({LANGUAGE}): {', '.join(unknown)}")
     return [{"name": name, "festival_date": day} for (name, _), day in sorted(first.items(), key=lambda kv: kv[1])]
+
+
+def feedback_params(rules: dict) -> dict:
+    """NPS bands, the NPS look-back and the complaint deadline (rules.yaml care), for every mart that reads feedback."""
+    care = rules["care"]
+    return {
+        "promoter_min": int(care["nps"]["promoter_min"]),
+        "detractor_max": int(care["nps"]["detractor_max"]),
+        "nps_days": int(care["nps"]["lookback_days"]),
+        "complaint_resolution_days": int(care["complaint_resolution_days"]),
+    }

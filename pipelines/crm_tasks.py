@@ -6,7 +6,7 @@ from datetime import date
 
 import duckdb
 
-from pipelines.care import festival_dates
+from pipelines.care import feedback_params, festival_dates
 from pipelines.contract_tables import ensure_contract_table
 from pipelines.contracts import output_contracts
 from pipelines.marts import replace_date
@@ -47,7 +47,7 @@ def crm_task_params(rules: dict, as_of_date: date) -> dict:
         "lifecycle_window_days": int(tasks["lifecycle_action"]["stage_window_days"]),
         "offer_priority": tasks["offer"]["priority"],
         "offer_min_probability": float(tasks["offer"]["min_probability"]),
-        "complaint_resolution_days": int(care["complaint_resolution_days"]),
+        **feedback_params(rules),
         "complaint_open_priority": complaint["open"],
         "complaint_overdue_priority": complaint["overdue"],
         "consent_kinds": list(tasks["consent_kinds"]),

@@ -7,6 +7,7 @@ from datetime import date
 
 import duckdb
 
+from pipelines.care import feedback_params
 from pipelines.contract_tables import ensure_contract_table
 from pipelines.contracts import output_contracts
 from pipelines.marts import replace_date
@@ -22,13 +23,10 @@ def scorecard_params(rules: dict, as_of_date: date) -> dict:
         "cadence": [{"tier": t, "days": int(d)} for t, d in care["contact_cadence_days"].items()],
         "contact_kinds": list(care["contact_kinds"]),
         "uncounted_outcomes": list(care["uncounted_outcomes"]),
-        "complaint_resolution_days": int(care["complaint_resolution_days"]),
-        "promoter_min": int(care["nps"]["promoter_min"]),
-        "detractor_max": int(care["nps"]["detractor_max"]),
+        **feedback_params(rules),
         "activity_days": int(window["activity_days"]),
         "aum_growth_days": int(window["aum_growth_days"]),
         "conversion_days": int(window["conversion_days"]),
-        "nps_days": int(window["nps_days"]),
     }
 
 

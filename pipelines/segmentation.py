@@ -10,6 +10,7 @@ import duckdb
 
 from models.segmentation import SegmentationConfigError, segmentation_params
 from pipelines.activity import build_activity
+from pipelines.care import feedback_params
 from pipelines.contract_tables import ensure_contract_table
 from pipelines.contracts import output_contracts
 from pipelines.marts import replace_date
@@ -44,7 +45,7 @@ def params_for(rules: dict) -> dict:
                 f"{what} names {sorted(config_values - contract_values)} are not in the output contract; "
                 "renaming them is a contract change (bump its schema_version)")
     params["top_families"] = int(rules["propensity"]["scoring"]["top_families"])
-    return params
+    return {**params, **feedback_params(rules)}
 
 
 def build_step(con: duckdb.DuckDBPyConnection, table: str, as_of_date: date, params: dict) -> int:

@@ -146,3 +146,25 @@ def test_crm_run_backfill_publishes_the_segmentation_tables_for_every_date(tmp_p
     assert [(str(d), c, s, p) for d, c, s, p in published] == [
         ("2024-03-01", "C1", "Need Attention", None), ("2024-03-01", "C2", "Inactive", None),
         ("2024-03-02", "C1", "Need Attention", "Need Attention"), ("2024-03-02", "C2", "Inactive", "Inactive")]
+
+
+def test_latest_nps_band_and_open_complaints_per_customer(tmp_path):
+    from tests.test_crm_care import at, complaint
+    from tests.test_rm_scorecard import nps
+
+    con = warehouse(tmp_path)
+    setup(con)
+    insert(con, "stg_feedback", [
+        nps("N1", "C1", D - timedelta(days=30), 10), nps("N2", "C1", D - timedelta(days=3), 6),   # latest: detractor
+        nps("N3", "C2", D - timedelta(days=10), 9), nps("N4", "C3", D - timedelta(days=10), 7),
+        nps("N5", "C4", D - timedelta(days=366), 10),                                              # older than a year
+        complaint("F1", "C1", D - timedelta(days=20)), complaint("F2", "C1", D - timedelta(days=2)),
+        complaint("F3", "C2", D - timedelta(days=2), status="resolved", resolved=D - timedelta(days=1)),
+        {**complaint("F4", "C3", D + timedelta(days=1)), "feedback_ts": at(D + timedelta(days=1))},  # after the date
+    ], D)
+    build_date(con, D, load_rules())
+    got = {r["customer_id"]: (r["nps_score"], r["nps_category"], r["open_complaint_count"])
+           for r in rows(con, "select * from customer_360 where as_of_date = $d", {"d": D})}
+    assert got == {"C1": (6, "detractor", 2), "C2": (9, "promoter", 0), "C3": (7, "passive", 0),
+                   "C4": (None, None, 0), "C5": (None, None, 0), "B1": (None, None, 0)}
+    assert contract_violations(con, "customer_360", output_contracts()["customer_360"], D) == []

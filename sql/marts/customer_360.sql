@@ -49,6 +49,31 @@ top_propensity as (
     group by customer_id
 ),
 
+-- Feedback (rules.md): the customer's latest NPS answer within the look-back and its band, and
+-- the complaints still open on the date (a resolution time after the date still counts as open).
+feedback as (
+    select customer_id, kind, score, status, feedback_ts, resolved_ts
+    from stg_feedback
+    where feedback_ts::date <= $as_of_date
+    qualify row_number() over (partition by feedback_id order by business_date desc, _line desc) = 1
+),
+
+nps as (
+    select customer_id, arg_max(score, feedback_ts)::bigint as nps_score
+    from feedback
+    where kind = 'nps' and score is not null and feedback_ts::date > $as_of_date - $nps_days::integer
+    group by customer_id
+),
+
+open_complaints as (
+    select customer_id, count(*) as open_complaint_count
+    from feedback
+    where kind = 'complaint'
+      and case when resolved_ts is not null then resolved_ts::date > $as_of_date
+               else coalesce(status, 'open') <> 'resolved' end
+    group by customer_id
+),
+
 final as (
     select
         $as_of_date as as_of_date,
@@ -100,7 +125,12 @@ final as (
         risk.risk_grade,
         risk.risk_score,
         coalesce(open_alerts.open_alert_count, 0) as open_alert_count,
-        coalesce(open_alerts.open_high_alert_count, 0) as open_high_alert_count
+        coalesce(open_alerts.open_high_alert_count, 0) as open_high_alert_count,
+        nps.nps_score,
+        case when nps.nps_score >= $promoter_min then 'promoter'
+             when nps.nps_score <= $detractor_max then 'detractor'
+             when nps.nps_score is not null then 'passive' end as nps_category,
+        coalesce(open_complaints.open_complaint_count, 0) as open_complaint_count
     from customer_day d
     left join rfm using (customer_id)
     left join lifecycle using (customer_id)
@@ -108,6 +138,8 @@ final as (
     left join top_propensity tp using (customer_id)
     left join risk using (customer_id)
     left join open_alerts using (customer_id)
+    left join nps using (customer_id)
+    left join open_complaints using (customer_id)
 )
 
 select * from final
