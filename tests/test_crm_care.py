@@ -210,3 +210,16 @@ def test_the_cap_per_rm_keeps_the_best_priorities_and_never_holds_back_complaint
     second = [t for t in tasks(con, D + timedelta(days=2), rules, kind="contact_due") if t["rm_id"] == "RM3"]
     assert [(t["customer_id"], t["status"]) for t in second] == [("OLD", "open")]
     assert rows(con, "select sha256('contact_due|M0') < sha256('contact_due|OLD') as earlier")[0]["earlier"]
+
+
+def test_a_priority_without_due_days_or_a_tier_without_priority_fails():
+    from pipelines.crm_tasks import crm_task_params
+
+    rules = copy.deepcopy(RULES)
+    rules["crm_tasks"]["lifecycle_action"]["actions"]["retention_call"] = "urgent"
+    with pytest.raises(ValueError, match="urgent"):
+        crm_task_params(rules, D)
+    rules = copy.deepcopy(RULES)
+    del rules["crm_tasks"]["contact_due"]["priority"]["mass"]
+    with pytest.raises(ValueError, match="tiers"):
+        crm_task_params(rules, D)
