@@ -2,6 +2,7 @@
 
     python benchmarks/bench_pipeline.py --transactions 1000000 [--days 365] [--out bench_out/pipeline]
     python benchmarks/bench_pipeline.py --transactions 1000000 --backfill    # also `crm run --from --to`
+    python benchmarks/bench_pipeline.py --transactions 1000000 --steps staging  # one step only
 
 1. `pipelines.generator.generate` writes a landing zone (Parquet) of about N transactions: the
    customer count is chosen for `--days` business dates at the generator's measured rate.
@@ -160,6 +161,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench_out" / "pipeline")
     parser.add_argument("--memory-limit", default="4GB", help="DuckDB memory_limit of the warehouse")
     parser.add_argument("--backfill", action="store_true", help="also time `crm run --from --to` over the range")
+    parser.add_argument("--steps", nargs="+", metavar="OP",
+                        help="time only these steps (a step reads what earlier steps wrote: staging needs none)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     first, last = FIRST_DATE, FIRST_DATE + timedelta(days=args.days - 1)
@@ -184,6 +187,8 @@ def main() -> None:
     transactions = steps[0]["transactions"]
     print(json.dumps(steps[-1]), file=sys.stderr)
     for op, _ in nightly_steps():
+        if args.steps and op not in args.steps:
+            continue
         steps.append(_child([*base, "--child", "step", op], env))
         print(json.dumps(steps[-1]), file=sys.stderr)
     for step in steps:

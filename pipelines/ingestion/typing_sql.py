@@ -61,34 +61,49 @@ def _violation(col: Column, reason: str, condition: str) -> str:
             f"'value': {shown}}} end")
 
 
-def violations(contract: Contract, reference_keys: dict[str, str]) -> list[str]:
-    """One struct-or-null per rule, in the order rows are judged (first one is the reason)."""
+def _rules(contract: Contract, reference_keys: dict[str, str], seen: bool) -> list[tuple[Column, str, str]]:
+    """(column, reason, condition) per rule, in the order rows are judged."""
     rules = []
     for col in contract.columns:
         text, value = f"_t_{col.name}", q(col.name)
         if col.required:
-            rules.append(_violation(col, "missing_required", f"{text} is null"))
+            rules.append((col, "missing_required", f"{text} is null"))
         if col.type != "str":
-            rules.append(_violation(col, "bad_type", f"{text} is not null and {value} is null"))
+            rules.append((col, "bad_type", f"{text} is not null and {value} is null"))
         if col.allowed:
             allowed = ", ".join(lit(v) for v in col.allowed)
-            rules.append(_violation(col, "unknown_code", f"{value} not in ({allowed})"))
+            rules.append((col, "unknown_code", f"{value} not in ({allowed})"))
         if col.min_exclusive is not None:
             reason = "non_positive" if col.min_exclusive == 0 else "out_of_range"
-            rules.append(_violation(col, reason, f"{value} <= {col.min_exclusive}"))
+            rules.append((col, reason, f"{value} <= {col.min_exclusive}"))
         if col.min is not None:
-            rules.append(_violation(col, "out_of_range", f"{value} < {col.min}"))
+            rules.append((col, "out_of_range", f"{value} < {col.min}"))
         if col.max is not None:
-            rules.append(_violation(col, "out_of_range", f"{value} > {col.max}"))
+            rules.append((col, "out_of_range", f"{value} > {col.max}"))
         if col.not_after_business_date:
-            limit = ("$business_date::timestamp + interval 1 day" if col.type == "ts"
-                     else "$business_date")
+            limit = ("_business_date::timestamp + interval 1 day" if col.type == "ts"
+                     else "_business_date")
             op = ">=" if col.type == "ts" else ">"
-            rules.append(_violation(col, "future_date", f"{value} {op} {limit}"))
+            rules.append((col, "future_date", f"{value} {op} {limit}"))
     first_key = contract.column(contract.key[0])
-    rules.append(_violation(first_key, "duplicate_key", "_dup_rank > 1"))
-    rules.append(_violation(first_key, "already_loaded", "_seen_before"))
+    rules.append((first_key, "duplicate_key", "_duplicate"))
+    if seen:
+        rules.append((first_key, "already_loaded", "_seen_before"))
     for col_name, ref_alias in reference_keys.items():
-        col = contract.column(col_name)
-        rules.append(_violation(col, "orphan_key", f"{q(col_name)} is not null and {ref_alias}_found is null"))
+        rules.append((contract.column(col_name), "orphan_key",
+                      f"{q(col_name)} is not null and {ref_alias}_found is null"))
     return rules
+
+
+def violations(contract: Contract, reference_keys: dict[str, str], seen: bool = True) -> list[str]:
+    """One struct-or-null per rule, in the order rows are judged (first one is the reason).
+
+    `seen=False` leaves out `already_loaded`: whether an earlier date of the same load staged
+    the key depends on that row passing every other rule."""
+    return [_violation(col, reason, condition) for col, reason, condition in _rules(contract, reference_keys, seen)]
+
+
+def broken(contract: Contract, reference_keys: dict[str, str], seen: bool = True) -> str:
+    """True when the row breaks any rule: a cheap test, so only broken rows build their list."""
+    return "(" + " or ".join(f"coalesce({condition}, false)"
+                             for _, _, condition in _rules(contract, reference_keys, seen)) + ")"

@@ -1,10 +1,10 @@
--- Every row that broke the contract, with its first broken rule; all rules kept as json.
+-- Each row that broke the contract, with its first broken rule; all rules kept as json.
 insert into quarantine (business_date, entity, source_file, line, column_name, reason,
                         offending_value, all_violations, amount, run_id)
 select
-    $business_date,
+    _business_date,
     $entity,
-    $source_file,
+    _source_file,
     _line,
     _violations[1].column,
     _violations[1].reason,
