@@ -22,21 +22,25 @@ TABLE = "int_customer_activity"
 SQL = "int/int_customer_activity"
 RULE_PARAMS = ("rfm_window_days", "trend_window_days", "dormant_days", "counted_txn_types")
 
-# The day before was built by this query and rules from the staging as it is now, and no
-# account first delivered today can have transactions delivered before (there were none of
-# accounts unknown yesterday: no null customer_id row).
+# The day before was built by this query and rules from the staging as it is now.
 CAN_CARRY = """
-select
-    exists (
-        select 1 from int_customer_activity_builds
-        where as_of_date = $previous_date
-          and rules_fingerprint = $rules_fingerprint
-          and staging_fingerprint = $staging_fingerprint
-          and rows = (select count(*) from int_customer_activity where as_of_date = $previous_date))
-    and not (
-        exists (select 1 from int_customer_activity where as_of_date = $previous_date and customer_id is null)
-        and exists (select 1 from stg_accounts where business_date = $as_of_date
-                    and account_id not in (select account_id from stg_accounts where business_date < $as_of_date)))
+select exists (
+    select 1 from int_customer_activity_builds
+    where as_of_date = $previous_date
+      and rules_fingerprint = $rules_fingerprint
+      and staging_fingerprint = $staging_fingerprint
+      and rows = (select count(*) from int_customer_activity where as_of_date = $previous_date))
+"""
+
+# No account first delivered today can have transactions delivered before: there were none of
+# accounts unknown yesterday (no null customer_id row), or no account is new today. The second
+# part scans every account, so it runs only when the first fails.
+HAS_ORPHANS = """
+select exists (select 1 from int_customer_activity where as_of_date = $previous_date and customer_id is null)
+"""
+HAS_NEW_ACCOUNTS = """
+select exists (select 1 from stg_accounts where business_date = $as_of_date
+               and account_id not in (select account_id from stg_accounts where business_date < $as_of_date))
 """
 
 RECORD_BUILD = """
@@ -58,7 +62,8 @@ def build_activity(con: duckdb.DuckDBPyConnection, as_of_date: date, params: dic
     dates = {"as_of_date": as_of_date, "previous_date": previous_date}
     staged_before, staged = one(con, load_sql("int/activity_staging_fingerprint"), dates)
     fingerprints = {"rules_fingerprint": rules_fingerprint(params), "staging_fingerprint": staged_before}
-    incremental = bool(one(con, CAN_CARRY, {**dates, **fingerprints})[0])
+    incremental = (bool(one(con, CAN_CARRY, {**dates, **fingerprints})[0])
+                   and not (one(con, HAS_ORPHANS, dates)[0] and one(con, HAS_NEW_ACCOUNTS, dates)[0]))
     # The record goes first and comes back last: a build cut short leaves none, and the next date
     # then recomputes in full rather than carry rows of unknown origin.
     run(con, "delete from int_customer_activity_builds where as_of_date = $as_of_date", dates)

@@ -195,6 +195,8 @@ def model_card(result: FamilyResult, version: str, meta: dict) -> str:
         f"- Evaluation window (later, disjoint): {meta['eval_window'][0]} .. {meta['eval_window'][1]} "
         f"({m['hgb_calibrated']['rows']} rows, {m['hgb_calibrated']['positives']} positives).",
         f"- Features ({len(meta['features'])}): see docs/propensity.md (feature dictionary).",
+        "- Reason groups by split gain (reasons use the first `scoring.reason_groups`): "
+        + (", ".join(meta.get("split_gain_by_group", {})) or "none") + ".",
         f"- Approved for scoring: {meta['approved']}" + (f" ({result.note})" if result.note else ""),
         "",
         "| model | AUC | top-decile lift | Brier |",
@@ -218,6 +220,8 @@ def model_card(result: FamilyResult, version: str, meta: dict) -> str:
 def train_all(con: duckdb.DuckDBPyConnection, store_root: Path, as_of: date, rules: dict) -> dict:
     """Train, evaluate and store one model per family with enough positives; record
     model_metrics rows for every family (skipped ones with their positive count)."""
+    from models import propensity as pm
+
     available = [r[0] for r in run(con, f"select distinct as_of_date from {FEATURE_TABLE} "
                                         "where as_of_date <= $d order by 1", {"d": as_of}).fetchall()]
     train_dates, eval_dates = training_plan(available, as_of, rules)
@@ -242,6 +246,8 @@ def train_all(con: duckdb.DuckDBPyConnection, store_root: Path, as_of: date, rul
             "calibration": model.method, "train_rows": result.train_rows,
             "train_positives": result.train_positives, "seed": int(p["training"]["seed"]),
             "metrics": result.metrics, "approved": result.approved, "note": result.note,
+            # The model's own ranking of reason groups; scoring explains with the first scoring.reason_groups.
+            "split_gain_by_group": pm.split_gain_by_group(model, reason_groups()),
         }
         fingerprint = json.dumps({k: meta[k] for k in ("product_family", "as_of_date", "training_window",
                                                        "train_rows", "train_positives", "seed")})
@@ -298,40 +304,59 @@ def approved_version(store_root: Path, family: str, day: date) -> dict | None:
     return usable[-1] if usable else None
 
 
-def score_frame(con: duckdb.DuckDBPyConnection, store_root: Path, day: date) -> tuple[pl.DataFrame, dict]:
-    """Probability and reasons per active customer and family not held, from the approved
-    models; and {family: version or the reason it was not scored}."""
+def score_frame(con: duckdb.DuckDBPyConnection, store_root: Path, day: date,
+                rules: dict) -> tuple[pl.DataFrame, dict, dict, pl.DataFrame]:
+    """Probability per active customer and family not held, from the approved models (reasons
+    null, see `explain`); {family: version or the reason it was not scored}; the loaded
+    {family: (model, metadata)}; and the features that were scored."""
     from models import propensity as pm
 
     features = con.sql(
         f"select f.* from {FEATURE_TABLE} f join int_customer_day d using (as_of_date, customer_id) "
         "where f.as_of_date = $d and d.status = 'active' order by f.customer_id", params={"d": day}).pl()
-    parts, used = [], {}
-    groups = reason_groups()
+    batch = int(rules["propensity"]["scoring"]["batch_rows"])
+    parts, used, loaded = [], {}, {}
     for family in FAMILIES:
         meta = approved_version(store_root, family, day)
         if meta is None:
             used[family] = "no approved model"
             continue
         model, meta = load_model(store_root, model_name(family), meta["version"])
-        pop = features.filter(~pl.col(f"holds_{family}"))
-        if pop.height == 0:
-            used[family] = meta["version"]
-            continue
-        probability = pm.predict(model, pop)
-        contributions = pm.reason_contributions(model, pop, meta["reference"], groups)
-        parts.append(pl.DataFrame({
-            "customer_id": pop["customer_id"],
-            "product_family": family,
-            "probability": probability,
-            "model_version": meta["version"],
-            "reasons": pm.reasons(family, pop, contributions, meta["reference"], groups),
-        }))
+        loaded[family] = (model, meta)
         used[family] = meta["version"]
+        pop = features.filter(~pl.col(f"holds_{family}")).select("customer_id", *FEATURE_NAMES)
+        if pop.height == 0:
+            continue
+        probability = np.concatenate([pm.score_with_reasons(model, part, meta["reference"], {}, max_groups=0)[0]
+                                      for part in pop.iter_slices(batch)])
+        parts.append(pl.DataFrame({"customer_id": pop["customer_id"], "product_family": family,
+                                   "probability": probability, "model_version": meta["version"]}))
+    schema = {"customer_id": pl.String, "product_family": pl.String, "probability": pl.Float64,
+              "model_version": pl.String}
+    scores = pl.concat(parts) if parts else pl.DataFrame(schema=schema)
+    return scores.with_columns(pl.lit(None, dtype=pl.List(pl.String)).alias("reasons")), used, loaded, features
+
+
+def explain(features: pl.DataFrame, rows: pl.DataFrame, loaded: dict, rules: dict) -> pl.DataFrame:
+    """Reasons (customer_id, product_family, reasons) for the given (customer_id, product_family)
+    rows: occlusion effects over each model's `scoring.reason_groups` groups of highest split
+    gain, in batches of `scoring.batch_rows`."""
+    from models import propensity as pm
+
+    s = rules["propensity"]["scoring"]
+    batch, max_groups, groups = int(s["batch_rows"]), int(s["reason_groups"]), reason_groups()
+    parts = []
+    for family, (model, meta) in loaded.items():
+        wanted = rows.filter(pl.col("product_family") == family).select("customer_id")
+        pop = features.join(wanted, on="customer_id", how="semi").select("customer_id", *FEATURE_NAMES)
+        for part in pop.iter_slices(batch):
+            _, contributions = pm.score_with_reasons(model, part, meta["reference"], groups, max_groups=max_groups)
+            parts.append(pl.DataFrame({
+                "customer_id": part["customer_id"], "product_family": family,
+                "reasons": pm.reasons(family, part, contributions, meta["reference"], groups)}))
     if parts:
-        return pl.concat(parts), used
-    return pl.DataFrame(schema={"customer_id": pl.String, "product_family": pl.String, "probability": pl.Float64,
-                                "model_version": pl.String, "reasons": pl.List(pl.String)}), used
+        return pl.concat(parts)
+    return pl.DataFrame(schema={"customer_id": pl.String, "product_family": pl.String, "reasons": pl.List(pl.String)})
 
 
 def offer_params(rules: dict) -> dict:
@@ -354,10 +379,7 @@ def offer_params(rules: dict) -> dict:
     }
 
 
-def score_date(con: duckdb.DuckDBPyConnection, store_root: Path, day: date, rules: dict) -> dict:
-    """customer_propensity and the offer marts of one date from the approved models."""
-    scores, used = score_frame(con, store_root, day)
-    params = {**offer_params(rules), "as_of_date": day}
+def _build_marts(con: duckdb.DuckDBPyConnection, scores: pl.DataFrame, params: dict) -> dict:
     con.register(SCORE_VIEW, scores)
     try:
         rows = {}
@@ -366,4 +388,21 @@ def score_date(con: duckdb.DuckDBPyConnection, store_root: Path, day: date, rule
             rows[table] = replace_date(con, table, sql_name, params)
     finally:
         con.unregister(SCORE_VIEW)
-    return {"rows": rows, "models": used}
+    return rows
+
+
+def score_date(con: duckdb.DuckDBPyConnection, store_root: Path, day: date, rules: dict) -> dict:
+    """customer_propensity and the offer marts of one date from the approved models.
+
+    Reasons cost several tree passes per row, so they are computed only for the rows where a
+    person reads them (sql/propensity/reason_rows.sql): the marts are built once without
+    reasons to find those rows, then rebuilt with them (the marts do not depend on reasons)."""
+    scores, used, loaded, features = score_frame(con, store_root, day, rules)
+    params = {**offer_params(rules), "as_of_date": day}
+    _build_marts(con, scores, params)
+    wanted = con.sql(load_sql("propensity/reason_rows"), params={
+        "as_of_date": day, "reason_ranks": int(rules["propensity"]["scoring"]["reason_ranks"])}).pl()
+    reasons = explain(features, wanted, loaded, rules)
+    scores = scores.drop("reasons").join(reasons, on=["customer_id", "product_family"], how="left")
+    rows = _build_marts(con, scores, params)
+    return {"rows": rows, "models": used, "explained_rows": reasons.height}

@@ -3,6 +3,7 @@ label construction on a hand-made timeline."""
 
 from __future__ import annotations
 
+import copy
 from datetime import date, datetime
 
 import pytest
@@ -140,6 +141,25 @@ def test_labels_on_a_hand_made_timeline(tmp_path):
     assert sorted(zip(pop["as_of_date"], pop["customer_id"], y)) == [
         (jan, "C1", 1), (jan, "C2", 0), (jan, "C3", 1), (jan, "C4", 0),
         (feb, "C2", 0), (feb, "C3", 1), (feb, "C4", 0)]
+
+
+def test_training_sample_is_capped_per_date_whatever_the_base(tmp_path):
+    con = k.warehouse(tmp_path)
+    jan, feb = date(2020, 1, 31), date(2020, 2, 29)
+    rules = copy.deepcopy(RULES)
+    rules["propensity"]["training"]["max_rows_per_date"] = 15
+    sizes = {}
+    for base in (20, 60):
+        k.insert(con, "stg_customers", [k.customer(f"C{i:03d}") for i in range(sizes and 20 or 0, base)],
+                 date(2020, 1, 1))
+        for day in (jan, feb):
+            _features(con, day)
+        frame = training_set(con, [jan, feb], date(2020, 5, 31), rules)
+        sizes[base] = frame.group_by("as_of_date").len().sort("as_of_date")["len"].to_list()
+        again = training_set(con, [jan, feb], date(2020, 5, 31), rules)
+        assert frame["customer_id"].to_list() == again["customer_id"].to_list()  # reproducible sample
+    # Tripling the base leaves the training set at the cap.
+    assert sizes == {20: [15, 15], 60: [15, 15]}
 
 
 def test_training_plan_keeps_evaluation_later_and_disjoint():

@@ -24,7 +24,7 @@ from pipelines.propensity import (MART_STEPS, approved_version, build_features, 
                                   score_date, train_all, training_set)
 from pipelines.publishing import contract_violations
 from pipelines.segmentation import build_date
-from pipelines.sql import run
+from pipelines.sql import load_sql, run
 
 generator = pytest.importorskip("pipelines.generator", reason="the demo-data generator is not on this branch yet")
 
@@ -122,3 +122,22 @@ def test_published_marts_meet_contracts_and_eligibility(trained):
     assert offered > 0
     assert run(con, "select count(*) from event_invitations e join int_customer_day d using (as_of_date, customer_id) "
                     "where e.as_of_date = $d and not d.marketing_consent", {"d": END}).fetchall() == [(0,)]
+
+
+def test_reasons_are_computed_for_the_rows_people_read(trained):
+    con = trained["con"]
+    wanted = {tuple(r) for r in con.sql(load_sql("propensity/reason_rows"), params={
+        "as_of_date": END, "reason_ranks": trained["rules"]["propensity"]["scoring"]["reason_ranks"]}).fetchall()}
+    with_reasons = {tuple(r) for r in run(con, "select customer_id, product_family from customer_propensity "
+                                               "where as_of_date = $d and len(reasons) > 0", {"d": END}).fetchall()}
+    total = trained["scored"]["rows"]["customer_propensity"]
+    # Every customer's top family is among them, and reasons appear nowhere else.
+    assert with_reasons <= wanted and len(with_reasons) > 0.9 * len(wanted)
+    assert trained["scored"]["explained_rows"] == len(wanted) < total
+    # The offer marts carry the reasons of the score they offer.
+    differing = run(con, """
+        select count(*) from next_best_offer n join customer_propensity p using (as_of_date, customer_id, product_family)
+        where n.as_of_date = $d and n.product_code is not null and n.reasons <> p.reasons""", {"d": END}).fetchall()
+    empty = run(con, "select count(*) from next_best_offer where as_of_date = $d and product_code is not null "
+                     "and len(reasons) = 0", {"d": END}).fetchall()[0][0]
+    assert differing == [(0,)] and empty < 0.1 * trained["scored"]["rows"]["next_best_offer"]

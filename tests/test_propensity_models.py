@@ -47,6 +47,12 @@ def frames():
     return synthetic(3000, 1, date(2025, 3, 31)), synthetic(1500, 2, date(2025, 9, 30))
 
 
+@pytest.fixture(scope="module")
+def card(frames):
+    """The credit-card model trained on `frames`: (result, model, reference)."""
+    return train_family(*frames, "credit_card", RULES)
+
+
 def test_metrics_on_hand_computed_cases():
     y = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1])
     p = np.linspace(0, 1, 20)
@@ -60,9 +66,9 @@ def test_metrics_on_hand_computed_cases():
     assert cal[0]["mean_predicted"] == pytest.approx(p[:2].mean())
 
 
-def test_training_is_deterministic_and_beats_baselines(frames):
+def test_training_is_deterministic_and_beats_baselines(frames, card):
     train, evaluation = frames
-    r1, m1, ref1 = train_family(train, evaluation, "credit_card", RULES)
+    r1, m1, ref1 = card
     r2, m2, _ = train_family(train, evaluation, "credit_card", RULES)
     assert r1.status == "trained" and r1.approved
     np.testing.assert_array_equal(pm.predict(m1, evaluation), pm.predict(m2, evaluation))
@@ -77,12 +83,36 @@ def test_training_is_deterministic_and_beats_baselines(frames):
     assert abs(pm.predict(m1, pop).mean() - observed) < 0.05
     # Reasons name the planted driver for the customers the model ranks highest.
     groups = reason_groups()
-    contrib = pm.reason_contributions(m1, pop, ref1, groups)
+    _, contrib = pm.score_with_reasons(m1, pop, ref1, groups,
+                                       max_groups=RULES["propensity"]["scoring"]["reason_groups"])
     words = pm.reasons("credit_card", pop, contrib, ref1, groups)
     top = np.argsort(-pm.predict(m1, pop))[:50]
     firsts = [words[int(i)][0] for i in top if len(words[int(i)])]
     assert firsts.count("no card yet but high card-like spending via transfers") > 40
     assert all(len(w) <= 3 for w in words)
+
+
+def test_fast_scoring_equals_the_model_and_the_occlusion(frames, card):
+    _, evaluation = frames
+    _, model, ref = card
+    pop = evaluation.filter(~pl.col("holds_credit_card")).head(300)
+    # Missing values and a category never seen in training must take the model's own branches.
+    nth = pl.int_range(pl.len())
+    pop = pop.with_columns(pl.when(nth % 3 == 0).then(None).otherwise(pl.col("aum")).alias("aum"),
+                           pl.when(nth % 4 == 0).then(pl.lit("zz")).otherwise(pl.col("segment")).alias("segment"))
+    groups = reason_groups()
+    gain = pm.split_gain_by_group(model, groups)
+    assert next(iter(gain)) == "transfer_spending"  # the planted driver carries the most split gain
+    probability, fast = pm.score_with_reasons(model, pop, ref, groups)
+    np.testing.assert_allclose(probability, pm.predict(model, pop), rtol=0, atol=1e-12)
+    slow = pm.reason_contributions(model, pop, ref, groups)
+    assert set(fast) == set(gain)
+    for group in slow:  # a group no tree splits on cannot move the score: skipping it is exact
+        np.testing.assert_allclose(fast.get(group, np.zeros(pop.height)), slow[group], rtol=0, atol=1e-12)
+    _, top3 = pm.score_with_reasons(model, pop, ref, groups, max_groups=3)
+    assert list(top3) == [g for g in groups if g in list(gain)[:3]]
+    only_p, none = pm.score_with_reasons(model, pop, ref, groups, max_groups=0)
+    assert none == {} and np.array_equal(only_p, probability)
 
 
 def test_family_below_min_positives_is_skipped(frames):

@@ -1,7 +1,9 @@
 -- int_customer_activity reads its own previous date, so it exists before its first build.
+-- customer_id is unique within a date: ZSTD writes it in half the CPU of the default DICT_FSST
+-- (as for the marts' keys, pipelines/contract_tables.py).
 create table if not exists int_customer_activity (
     as_of_date date not null,
-    customer_id varchar,
+    customer_id varchar using compression zstd,
     last_txn_day date,
     recency_days bigint,
     frequency bigint,

@@ -1,7 +1,8 @@
 -- One row per active customer and product family not held on $as_of_date that has an approved
 -- model: calibrated probability of opening the family within the horizon, rank among the
 -- customer's families (1 = most likely), decile within the family (10 = top), model version and
--- the top reasons. The scores come from the models (registered as propensity_scores_new).
+-- the top reasons (empty for rows outside sql/propensity/reason_rows.sql). The scores come from
+-- the models (registered as propensity_scores_new).
 with
 
 scores as (
@@ -26,7 +27,7 @@ final as (
         rank_in_customer,
         decile,
         model_version,
-        reasons::varchar[] as reasons
+        coalesce(reasons, []::varchar[])::varchar[] as reasons
     from ranked
 )
 

@@ -127,26 +127,55 @@ monetary_scores as (
     cross join base_size b
 ),
 
-scores as (
-    select
-        s.customer_id,
-        rs.score as r_score,
-        fs.score as f_score,
-        ms.score as m_score
-    from scored_base s
-    join recency_scores rs on rs.value = s.recency_days
-    join frequency_scores fs on fs.value = s.frequency
-    join monetary_scores ms on ms.value = s.monetary
+-- Scores rise with the value (fall with recency_days), so the lowest value of each score places
+-- every customer: score = 1 + the number of cut points s = 2..levels whose value the customer's
+-- reaches, cut point s being the lowest value scoring s or more (the highest recency_days). A
+-- customer is scored in place from these few cut points instead of being joined to its value.
+recency_cuts as (
+    select list((select max(value) from recency_scores where score >= s) order by s) as cuts
+    from range(2, $score_levels + 1) t(s)
 ),
 
--- The grid resolved once per score cell (levels^3 cells), then joined by equality.
+frequency_cuts as (
+    select list((select min(value) from frequency_scores where score >= s) order by s) as cuts
+    from range(2, $score_levels + 1) t(s)
+),
+
+monetary_cuts as (
+    select list((select min(value) from monetary_scores where score >= s) order by s) as cuts
+    from range(2, $score_levels + 1) t(s)
+),
+
+scores as (
+    select
+        d.customer_id,
+        d.recency_days,
+        d.frequency,
+        d.monetary,
+        d.frequency > 0 as scored,
+        case when d.frequency > 0
+             then 1 + len(list_filter(rc.cuts, lambda c: d.recency_days <= c)) end::bigint as r_score,
+        case when d.frequency > 0
+             then 1 + len(list_filter(fc.cuts, lambda c: d.frequency >= c)) end::bigint as f_score,
+        case when d.frequency > 0
+             then 1 + len(list_filter(mc.cuts, lambda c: d.monetary >= c)) end::bigint as m_score
+    from measured d
+    cross join recency_cuts rc
+    cross join frequency_cuts fc
+    cross join monetary_cuts mc
+),
+
+-- The grid and the cell label resolved once per score cell (levels^3 cells), then joined by equality.
 score_cells as (
     select r.range as r, f.range as f, m.range as m
     from range(1, $score_levels + 1) r, range(1, $score_levels + 1) f, range(1, $score_levels + 1) m
 ),
 
 cell_segments as (
-    select c.r, c.f, c.m, arg_min(sr.rule.segment, sr.precedence) as segment
+    select
+        c.r, c.f, c.m,
+        c.r::varchar || c.f::varchar || c.m::varchar as rfm_cell,
+        arg_min(sr.rule.segment, sr.precedence) as segment
     from score_cells c
     join segment_rules sr
       on c.r between sr.rule.r_min and sr.rule.r_max
@@ -158,18 +187,17 @@ cell_segments as (
 final as (
     select
         $as_of_date as as_of_date,
-        d.customer_id,
-        case when sc.customer_id is not null then d.recency_days end as recency_days,
-        d.frequency,
-        d.monetary,
+        sc.customer_id,
+        case when sc.scored then sc.recency_days end as recency_days,
+        sc.frequency,
+        sc.monetary,
         sc.r_score,
         sc.f_score,
         sc.m_score,
-        sc.r_score::varchar || sc.f_score::varchar || sc.m_score::varchar as rfm_cell,
-        case when sc.customer_id is null then $inactive_segment else cs.segment end as segment,
+        cs.rfm_cell,
+        case when sc.scored then cs.segment else $inactive_segment end as segment,
         e.segment as previous_segment
-    from measured d
-    left join scores sc using (customer_id)
+    from scores sc
     left join cell_segments cs on cs.r = sc.r_score and cs.f = sc.f_score and cs.m = sc.m_score
     left join earlier_snapshot e using (customer_id)
 )
