@@ -1,6 +1,7 @@
 """SQL lives in sql/*.sql; this only finds and reads it."""
 
 import re
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -33,3 +34,15 @@ def run(con, query: str, params: dict | None = None):
 def one(con, query: str, params: dict | None = None) -> tuple:
     """The single row of a query (fetched whole: DuckDB 2 keeps an unread result open)."""
     return run(con, query, params).fetchall()[0]
+
+
+@contextmanager
+def transaction(con):
+    """One DuckDB transaction: committed when the block ends, rolled back when it raises."""
+    con.execute("begin transaction")
+    try:
+        yield con
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from pipelines.activity import SQL, build_activity
+from pipelines.activity import ACCOUNT_SQL, SQL, build_activity
 from pipelines.config import load_rules
 from pipelines.segmentation import params_for
 from pipelines.sql import load_sql, one, run
@@ -33,10 +33,30 @@ def params(**windows) -> dict:
     return params_for(rules)
 
 
+def full_params(day: date, p: dict) -> dict:
+    return {**p, "as_of_date": day, "previous_date": day - timedelta(days=1), "incremental": False,
+            "account_state": False}
+
+
+def full_account_rows(con, day: date, p: dict) -> list[tuple]:
+    query = f"select * from ({load_sql(ACCOUNT_SQL)}) order by account_id"
+    return run(con, query, full_params(day, p)).fetchall()
+
+
 def full_rows(con, day: date, p: dict) -> list[tuple]:
+    run(con, f"create or replace temp table activity_accounts_today as {load_sql(ACCOUNT_SQL)}", full_params(day, p))
     query = f"select * from ({load_sql(SQL)}) order by customer_id"
-    return run(con, query, {**p, "as_of_date": day, "previous_date": day - timedelta(days=1),
-                            "incremental": False}).fetchall()
+    result = run(con, query, full_params(day, p)).fetchall()
+    con.execute("drop table activity_accounts_today")
+    return result
+
+
+def state_rows(con) -> list[tuple]:
+    return con.execute("select * from int_account_activity_state order by account_id").fetchall()
+
+
+def state_date(con) -> date:
+    return one(con, "select max(as_of_date) from int_account_activity_state_as_of")[0]
 
 
 def built_rows(con, day: date) -> list[tuple]:
@@ -105,6 +125,9 @@ def test_carried_forward_equals_the_full_computation_every_night(tmp_path, seed,
         day = FIRST + timedelta(days=n)
         build_activity(con, day, p)
         assert built_rows(con, day) == full_rows(con, day, p), day
+        # The account state moved to the night, with every account's windows as computed in full.
+        assert state_date(con) == day
+        assert state_rows(con) == full_account_rows(con, day, p), day
         # Computed in full: the first night, and the night accounts with earlier transactions arrive.
         assert method(con, day) == ("full" if day in (FIRST, ORPHAN_NIGHT) else "incremental"), day
     assert len(built_rows(con, day)) > 15
@@ -150,11 +173,34 @@ def test_a_rebuilt_earlier_date_is_the_nightly_answer_and_keeps_later_dates_carr
     for day in days:
         build_activity(con, day, p)
     nightly = {day: built_rows(con, day) for day in days}
+    state = state_rows(con)
     build_activity(con, days[2], p)               # backfill of a date in the middle
     assert method(con, days[2]) == "incremental"
     build_activity(con, days[0], p)
     assert method(con, days[0]) == "full"
     assert {day: built_rows(con, day) for day in days} == nightly
+    # Dates behind the account state leave it as the latest night left it.
+    assert (state_date(con), state_rows(con)) == (days[4], state)
     # Records and rows of the table: one per built date.
     assert rows(con, "select as_of_date, method from int_customer_activity_builds order by 1") == [
         {"as_of_date": days[0], "method": "full"}, *({"as_of_date": d, "method": "incremental"} for d in days[1:])]
+
+
+def test_a_redelivered_latest_date_is_carried_and_the_next_night_resets_the_account_state(tmp_path):
+    con = warehouse(tmp_path)
+    random_staging(con, 6)
+    p = params()
+    days = [FIRST + timedelta(days=n) for n in range(4)]
+    for day in days[:3]:
+        build_activity(con, day, p)
+    # The latest date's transactions re-delivered with other amounts, and the date re-run.
+    con.execute("update stg_transactions set amount_reporting = amount_reporting * 2, _run_id = 'redelivery' "
+                "where business_date = $d", {"d": days[2]})
+    build_activity(con, days[2], p)
+    assert method(con, days[2]) == "incremental"
+    assert built_rows(con, days[2]) == full_rows(con, days[2], p)
+    # The account state was built from the first delivery: the next night does not trust it.
+    build_activity(con, days[3], p)
+    assert method(con, days[3]) == "full"
+    assert built_rows(con, days[3]) == full_rows(con, days[3], p)
+    assert (state_date(con), state_rows(con)) == (days[3], full_account_rows(con, days[3], p))

@@ -6,24 +6,27 @@
 -- customer_id, so that the next date can carry them forward too.
 -- Point in time: only rows delivered on or before $as_of_date are read.
 --
--- Two ways to the same rows (pipelines/activity.py picks one and checks its premise):
---   $incremental = false: every customer, from the transactions of the longest window.
+-- Reads activity_accounts_today, the rows of sql/int/int_account_activity.sql for the date in
+-- the same mode (pipelines/activity.py builds it first). Two ways to the same rows:
+--   $incremental = false: the account windows grouped by owner.
 --   $incremental = true: the rows of $previous_date (the day before, built from the same
---     staging and rules), plus the transactions that entered a window today, minus those that
---     left it. The two owners of an account that changed owner today are recomputed from
---     their transactions instead. A new account has no earlier transactions unless a null
+--     staging and rules) plus the account changes grouped by owner. The two owners of an
+--     account that changed owner today are recomputed from the windows of their accounts
+--     instead: from int_account_activity_state when it holds the date ($account_state), else
+--     from their transactions. A new account has no earlier transactions unless a null
 --     customer_id row exists: pipelines/activity.py then computes in full.
--- Each window is (D - a, D - b]: RFM (D - rfm, D], recent (D - trend, D], prior
--- (D - 2 trend, D - trend], dormancy (D - dormant, D]. From one day to the next a transaction
--- enters a window when delivered today inside it, or delivered earlier on day D - b; it leaves
--- when delivered earlier on day D - a. Timestamp bounds are constants, so DuckDB skips the row
--- groups of other days.
 with
 
 accounts_delivered as not materialized (
     select account_id, customer_id, business_date, _line
     from stg_accounts
     where business_date <= $as_of_date
+),
+
+account_rows as (
+    select account_id, last_txn_day, frequency, monetary_amount, txn_count_recent, txn_count_prior,
+           txn_count_dormancy
+    from activity_accounts_today
 ),
 
 previous as (
@@ -46,10 +49,11 @@ owner_today as (
 ),
 
 owner_yesterday as (
-    select account_id, customer_id
-    from accounts_delivered
-    where business_date < $as_of_date and account_id in (select account_id from accounts_delivered_today)
-    qualify row_number() over (partition by account_id order by business_date desc, _line desc) = 1
+    select d.account_id, d.customer_id
+    from accounts_delivered d
+    join owner_today t using (account_id)
+    where d.business_date < $as_of_date
+    qualify row_number() over (partition by d.account_id order by d.business_date desc, d._line desc) = 1
 ),
 
 moved_accounts as (
@@ -65,35 +69,10 @@ recomputed_customers as (
     select owner_yesterday from moved_accounts
 ),
 
--- Delivered today, or delivered earlier on a window edge day: the only transactions whose
--- windows change from yesterday to today.
-edge_transactions as (
-    select account_id, txn_ts::date as txn_day, business_date, amount_reporting
-    from stg_transactions
-    where $incremental and business_date = $as_of_date
-      and txn_ts >= cast($as_of_date - greatest($rfm_window_days, 2 * $trend_window_days, $dormant_days) + 1 as timestamp)
-      and txn_ts < cast($as_of_date + 1 as timestamp)
-      and list_contains($counted_txn_types, txn_type)
-    union all
-    select account_id, txn_ts::date as txn_day, business_date, amount_reporting
-    from stg_transactions
-    where $incremental and business_date < $as_of_date
-      and ((txn_ts >= cast($as_of_date as timestamp) and txn_ts < cast($as_of_date + 1 as timestamp))
-        or (txn_ts >= cast($as_of_date - $rfm_window_days as timestamp)
-            and txn_ts < cast($as_of_date - $rfm_window_days + 1 as timestamp))
-        or (txn_ts >= cast($as_of_date - $trend_window_days as timestamp)
-            and txn_ts < cast($as_of_date - $trend_window_days + 1 as timestamp))
-        or (txn_ts >= cast($as_of_date - 2 * $trend_window_days as timestamp)
-            and txn_ts < cast($as_of_date - 2 * $trend_window_days + 1 as timestamp))
-        or (txn_ts >= cast($as_of_date - $dormant_days as timestamp)
-            and txn_ts < cast($as_of_date - $dormant_days + 1 as timestamp)))
-      and list_contains($counted_txn_types, txn_type)
-),
-
--- Incremental: owners are needed only for the accounts with a transaction at a window edge and
--- the accounts of the recomputed customers.
+-- Incremental: owners are needed only for the accounts that changed and the accounts of the
+-- recomputed customers.
 owned_accounts_needed as (
-    select account_id from edge_transactions
+    select account_id from account_rows where $incremental
     union
     select account_id from accounts_delivered where customer_id in (select customer_id from recomputed_customers)
 ),
@@ -106,7 +85,12 @@ account_owner as (
     qualify row_number() over (partition by account_id order by business_date desc, _line desc) = 1
 ),
 
--- Full: every account. Incremental: the accounts of the recomputed customers.
+recomputed_account_ids as (
+    select account_id from account_owner
+    where customer_id in (select customer_id from recomputed_customers)
+),
+
+-- A date rebuilt behind the account state: the recomputed customers' transactions.
 recomputed_transactions as (
     select account_id, txn_ts::date as txn_day, amount_reporting
     from stg_transactions
@@ -114,14 +98,20 @@ recomputed_transactions as (
       and txn_ts >= cast($as_of_date - greatest($rfm_window_days, 2 * $trend_window_days, $dormant_days) + 1 as timestamp)
       and txn_ts < cast($as_of_date + 1 as timestamp)
       and list_contains($counted_txn_types, txn_type)
-      and (not $incremental or account_id in (
-          select account_id from account_owner
-          where customer_id in (select customer_id from recomputed_customers)))
+      -- The condition sits in the subquery: an empty build side stops DuckDB from scanning at all.
+      and account_id in (select account_id from recomputed_account_ids where $incremental and not $account_state)
 ),
 
--- Aggregated per account first, then per owner: the transactions are hashed once, and only one
--- row per account goes through the join to its owner.
+-- The windows of every account (full), or of the recomputed customers' accounts (incremental).
 recomputed_accounts as (
+    select * from account_rows
+    where not $incremental
+    union all
+    select account_id, last_txn_day, frequency, monetary_amount, txn_count_recent, txn_count_prior,
+           txn_count_dormancy
+    from int_account_activity_state
+    where $incremental and $account_state and account_id in (select account_id from recomputed_account_ids)
+    union all
     select
         account_id,
         max(txn_day) filter (where txn_day > $as_of_date - $rfm_window_days) as last_txn_day,
@@ -135,6 +125,8 @@ recomputed_accounts as (
     group by account_id
 ),
 
+-- Aggregated per account first, then per owner: only one row per account goes through the
+-- join to its owner.
 recomputed as (
     select
         o.customer_id,
@@ -149,55 +141,18 @@ recomputed as (
     group by o.customer_id
 ),
 
--- +1 when the transaction entered the window today, -1 when it left, else 0.
-edge_signs as (
-    select
-        account_id,
-        txn_day,
-        amount_reporting,
-        case when txn_day > $as_of_date - $rfm_window_days
-                  and (business_date = $as_of_date or txn_day = $as_of_date) then 1
-             when txn_day = $as_of_date - $rfm_window_days and business_date < $as_of_date then -1
-             else 0 end as rfm_sign,
-        case when txn_day > $as_of_date - $trend_window_days
-                  and (business_date = $as_of_date or txn_day = $as_of_date) then 1
-             when txn_day = $as_of_date - $trend_window_days and business_date < $as_of_date then -1
-             else 0 end as recent_sign,
-        case when txn_day > $as_of_date - 2 * $trend_window_days and txn_day <= $as_of_date - $trend_window_days
-                  and (business_date = $as_of_date or txn_day = $as_of_date - $trend_window_days) then 1
-             when txn_day = $as_of_date - 2 * $trend_window_days and business_date < $as_of_date then -1
-             else 0 end as prior_sign,
-        case when txn_day > $as_of_date - $dormant_days
-                  and (business_date = $as_of_date or txn_day = $as_of_date) then 1
-             when txn_day = $as_of_date - $dormant_days and business_date < $as_of_date then -1
-             else 0 end as dormancy_sign
-    from edge_transactions
-),
-
-account_changes as (
-    select
-        account_id,
-        max(txn_day) filter (where rfm_sign = 1) as entered_last_day,
-        sum(rfm_sign) as frequency,
-        sum(amount_reporting * rfm_sign) as monetary_amount,
-        sum(recent_sign) as txn_count_recent,
-        sum(prior_sign) as txn_count_prior,
-        sum(dormancy_sign) as txn_count_dormancy
-    from edge_signs
-    group by account_id
-),
-
 customer_changes as (
     select
         o.customer_id,
-        max(c.entered_last_day) as entered_last_day,
+        max(c.last_txn_day) as entered_last_day,
         sum(c.frequency) as frequency,
         sum(c.monetary_amount) as monetary_amount,
         sum(c.txn_count_recent) as txn_count_recent,
         sum(c.txn_count_prior) as txn_count_prior,
         sum(c.txn_count_dormancy) as txn_count_dormancy
-    from account_changes c
+    from account_rows c
     left join account_owner o using (account_id)
+    where $incremental
     group by o.customer_id
 ),
 

@@ -23,3 +23,24 @@ create table if not exists int_customer_activity_builds (
     rows bigint not null,
     built_at timestamp not null default current_timestamp
 );
+
+-- The windows of every account with a counted transaction in the longest window, as of one
+-- date: the latest date built at the frontier. An account that changes owner moves its windows
+-- from this table to the new owner, instead of its transactions being read again.
+create table if not exists int_account_activity_state (
+    account_id varchar not null using compression zstd,
+    last_txn_day date,
+    frequency bigint not null,
+    monetary_amount decimal(18, 2) not null,
+    txn_count_recent bigint not null,
+    txn_count_prior bigint not null,
+    txn_count_dormancy bigint not null
+);
+
+-- At most one row: the date int_account_activity_state holds, and the fingerprints of the rules
+-- and the staging it was built from (as in int_customer_activity_builds).
+create table if not exists int_account_activity_state_as_of (
+    as_of_date date not null,
+    rules_fingerprint varchar not null,
+    staging_fingerprint varchar not null
+);
