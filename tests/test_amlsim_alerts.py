@@ -5,15 +5,15 @@ hold for rules that fit the data only partly."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import duckdb
 import pytest
 
 from pipelines.adapters.amlsim import evaluate_alerts, scaled_rules
 from pipelines.config import load_rules
+from tests.real_data import SHARED_DATA
 
-FOLDER = Path(__file__).resolve().parents[2] / "shared" / "data" / "amlsim_20k_fanin200"
+FOLDER = SHARED_DATA / "amlsim_20k_fanin200"
 
 pytestmark = pytest.mark.skipif(not (FOLDER / "nodes.csv").is_file(),
                                 reason=f"AMLSim sample not found at {FOLDER}")

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import polars as pl
 import pytest
 
 from models import propensity as pm
+from tests.real_data import SHARED_DATA
 from pipelines.config import load_rules
 from pipelines.propensity import train_family
 from pipelines.realdata import bank_marketing as bm
 
-BANK_FULL = Path(__file__).resolve().parents[2] / "shared" / "data" / "bank_marketing" / "bank-full.csv"
+BANK_FULL = SHARED_DATA / "bank_marketing" / "bank-full.csv"
 RULES = load_rules()
 
 pytestmark = [pytest.mark.realdata,
-              pytest.mark.skipif(not BANK_FULL.exists(), reason=f"real data absent: {BANK_FULL} (../shared/data)")]
+              pytest.mark.skipif(not BANK_FULL.exists(), reason=f"real data absent: {BANK_FULL}; set CRM_SHARED_DATA")]
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -16,6 +15,7 @@ from pipelines.contracts import output_contracts
 from pipelines.publishing import contract_violations
 from pipelines.segmentation import build_date, params_for
 from pipelines.sql import one, run
+from tests.real_data import SHARED_DATA
 from tests.segmentation_kit import EPOCH, account, customer, insert, rows, txn, warehouse
 
 D = date(2024, 3, 1)
@@ -267,7 +267,7 @@ def test_checks_pass_on_a_built_date_and_catch_a_broken_one(tmp_path):
 # --- Real data: UCI Online Retail (../shared/data), one customer per CustomerID, one transaction
 # per invoice. A source profile maps a file row to a contract row; invoices are sums of lines,
 # so this adapter does that aggregation in SQL and writes the staging rows directly.
-ONLINE_RETAIL = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "online_retail" / "online_retail.parquet"
+ONLINE_RETAIL = SHARED_DATA / "online_retail" / "online_retail.parquet"
 
 ADAPT_ONLINE_RETAIL = """
 create temp table _invoices as
@@ -352,7 +352,7 @@ from scored
 
 
 @pytest.mark.realdata
-@pytest.mark.skipif(not ONLINE_RETAIL.exists(), reason=f"real data absent: {ONLINE_RETAIL} (../shared/data)")
+@pytest.mark.skipif(not ONLINE_RETAIL.exists(), reason=f"real data absent: {ONLINE_RETAIL}; set CRM_SHARED_DATA")
 def test_online_retail_rfm_matches_an_independent_plain_sql_computation(tmp_path):
     con = warehouse(tmp_path)
     for statement in ADAPT_ONLINE_RETAIL.split(";"):
