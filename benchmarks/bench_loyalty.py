@@ -6,10 +6,11 @@
 1. Real: `--customers` generated customers over `--days` business dates (Parquet, seed 7) are
    loaded, the segmentation chain is built for each date (untimed: not this step) and then the
    loyalty step (the date's ledger + customer_loyalty) is timed per date, oldest first.
+   The last date is then recomputed in full and compared with the carried-forward rows.
 2. Scale: a synthetic ledger of `--scale-customers` customers each earning on every one of
    `--scale-days` days (the worst case: every customer holds AUM above one unit) and
-   int_customer_day for them on the night; the nightly mart query alone is timed on it, with the
-   expiry window (24 months by default) spanning the whole ledger.
+   int_customer_day for them; the mart query alone is timed on the night, in full (summing the
+   ledger, the expiry window spanning all of it) and carried forward from the night before.
 DuckDB memory_limit 4GB. Prints and writes <out>/bench.json."""
 
 from __future__ import annotations
@@ -74,13 +75,18 @@ def real(out: Path, customers: int, days: int) -> dict:
         t = time.perf_counter()
         build_loyalty(con, day, params)
         seconds.append(time.perf_counter() - t)
+    methods = dict(con.sql("select method, count(*) from customer_loyalty_builds group by all").fetchall())
+    carried = con.sql("select * from customer_loyalty where as_of_date = $d order by customer_id", params={"d": end}).fetchall()
+    build_loyalty(con, end, params, carry=False)
+    full = con.sql("select * from customer_loyalty where as_of_date = $d order by customer_id", params={"d": end}).fetchall()
     tiers = con.sql("select tier, count(*) from customer_loyalty where as_of_date = $d group by all order by 2 desc",
                     params={"d": end}).fetchall()
     ledger_rows = con.sql("select count(*) from int_loyalty_points").fetchall()[0][0]
     con.close()
     return {"customers": customers, "days": days, "ledger_rows": ledger_rows,
             "loyalty_seconds_per_date_mean": round(sum(seconds) / len(seconds), 3),
-            "loyalty_seconds_per_date_max": round(max(seconds), 3), "tiers_last_date": tiers}
+            "loyalty_seconds_per_date_max": round(max(seconds), 3), "methods": methods,
+            "carried_equals_full": carried == full, "tiers_last_date": tiers}
 
 
 def scale(out: Path, customers: int, days: int) -> dict:
@@ -101,14 +107,24 @@ def scale(out: Path, customers: int, days: int) -> dict:
     con.execute(SCALE_LEDGER, {"night": SCALE_NIGHT, "days": days, "customers": customers})
     prepare = time.perf_counter() - t
     ensure_contract_table(con, output_contracts()["customer_loyalty"])
-    params = mart_params(loyalty_rules(load_rules()), SCALE_NIGHT)
-    cpu0, t = time.process_time(), time.perf_counter()
-    rows = replace_date(con, "customer_loyalty", "marts/customer_loyalty", params)
-    wall, cpu = time.perf_counter() - t, time.process_time() - cpu0
+    rules = loyalty_rules(load_rules())
+    timings = {}
+    for name, day, incremental in (("full_previous_night", SCALE_NIGHT - timedelta(days=1), False),
+                                   ("full", SCALE_NIGHT, False), ("carried", SCALE_NIGHT, True)):
+        if name == "carried":
+            full = con.sql("select * exclude (as_of_date) from customer_loyalty where as_of_date = $d",
+                           params={"d": SCALE_NIGHT}).arrow()
+        cpu0, t = time.process_time(), time.perf_counter()
+        rows = replace_date(con, "customer_loyalty", "marts/customer_loyalty", mart_params(rules, day, incremental))
+        timings[name] = {"wall_seconds": round(time.perf_counter() - t, 2),
+                         "cpu_seconds": round(time.process_time() - cpu0, 2), "rows": rows}
+    con.register("full_rows", full)
+    differing = con.sql("select count(*) from (select * exclude (as_of_date) from customer_loyalty "
+                        "where as_of_date = $d except all select * from full_rows)", params={"d": SCALE_NIGHT}).fetchall()[0][0]
     con.close()
     return {"customers": customers, "ledger_days": days, "ledger_rows": customers * days,
-            "prepare_seconds": round(prepare, 1), "mart_wall_seconds": round(wall, 2), "mart_cpu_seconds": round(cpu, 2),
-            "rows": rows, "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+            "prepare_seconds": round(prepare, 1), "mart": timings, "carried_rows_differing_from_full": differing,
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
 
 
 def main() -> None:

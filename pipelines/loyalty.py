@@ -9,6 +9,8 @@ computed here."""
 from __future__ import annotations
 
 import calendar
+import hashlib
+import json
 from datetime import date, timedelta
 
 import duckdb
@@ -16,6 +18,7 @@ import duckdb
 from pipelines.contract_tables import ensure_contract_table
 from pipelines.contracts import output_contracts
 from pipelines.marts import replace_date
+from pipelines.sql import load_sql, one, run
 
 LEDGER = "int_loyalty_points"
 MART = "customer_loyalty"
@@ -107,24 +110,76 @@ def window_bounds(as_of_date: date, expiry_months: int, expiring_soon_days: int,
     }
 
 
-def mart_params(params: dict, as_of_date: date) -> dict:
-    bounds = window_bounds(as_of_date, params["expiry_months"], params["expiring_soon_days"],
-                           params["qualifying_months"])
+def mart_params(params: dict, as_of_date: date, incremental: bool = False) -> dict:
+    bounds = _bounds(params, as_of_date)
+    previous = {f"previous_{k}": v for k, v in _bounds(params, as_of_date - timedelta(days=1)).items()}
     return {
         "as_of_date": as_of_date,
+        "previous_date": as_of_date - timedelta(days=1),
+        "incremental": incremental,
         **bounds,
+        **previous,
         "scan_from": min(bounds["balance_from"], bounds["qualifying_from"]),
         **{k: params[k] for k in ("tier_names", "tier_min_points", "tier_perks")},
     }
 
 
+def _bounds(params: dict, day: date) -> dict:
+    return window_bounds(day, params["expiry_months"], params["expiring_soon_days"], params["qualifying_months"])
+
+
 LEDGER_PARAMS = ("per_aum_unit", "aum_unit", "per_transaction", "max_txns_per_day", "per_spend_unit",
                  "spend_unit", "card_txn_types", "counted_txn_types")
 
+# Every built ledger date gets a new id; a mart date records the sum of the ids of the ledger dates
+# it read, so the next date carries it forward only while none of them was rebuilt since.
+DDL = """
+create table if not exists int_loyalty_points_builds (as_of_date date not null, build_id uuid not null);
+create table if not exists customer_loyalty_builds (
+    as_of_date date not null, method varchar not null, rules_fingerprint varchar not null,
+    ledger_fingerprint varchar not null, rows bigint not null)
+"""
+LEDGER_FINGERPRINT = """
+select coalesce(sum(hash(as_of_date, build_id)), 0)::varchar
+from int_loyalty_points_builds where as_of_date <= $day
+"""
+CAN_CARRY = """
+select exists (
+    select 1 from customer_loyalty_builds
+    where as_of_date = $previous_date and rules_fingerprint = $rules_fingerprint
+      and ledger_fingerprint = $ledger_fingerprint
+      and rows = (select count(*) from customer_loyalty where as_of_date = $previous_date))
+"""
 
-def build_loyalty(con: duckdb.DuckDBPyConnection, as_of_date: date, params: dict) -> int:
-    """The ledger of `as_of_date`, then customer_loyalty of it; returns the mart's rows."""
+
+def rules_fingerprint(params: dict) -> str:
+    """The programme's rules and both queries: a change to any makes earlier snapshots non-carryable."""
+    text = json.dumps(params, sort_keys=True, default=str)
+    text += load_sql("int/int_loyalty_points") + load_sql("marts/customer_loyalty")
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def build_loyalty(con: duckdb.DuckDBPyConnection, as_of_date: date, params: dict, carry: bool = True) -> int:
+    """The ledger of `as_of_date`, then customer_loyalty of it; returns the mart's rows.
+
+    The mart is carried forward from the day before (its sums plus today's points minus the
+    points that left a window today) when the day before was built with the same rules from
+    ledger dates none of which was rebuilt since; otherwise it sums the ledger in full."""
     ensure_contract_table(con, output_contracts()[MART])
-    replace_date(con, LEDGER, "int/int_loyalty_points",
-                 {"as_of_date": as_of_date, **{k: params[k] for k in LEDGER_PARAMS}})
-    return replace_date(con, MART, "marts/customer_loyalty", mart_params(params, as_of_date))
+    con.execute(DDL)
+    day = {"as_of_date": as_of_date}
+    run(con, "delete from customer_loyalty_builds where as_of_date = $as_of_date", day)
+    replace_date(con, LEDGER, "int/int_loyalty_points", {**day, **{k: params[k] for k in LEDGER_PARAMS}})
+    run(con, "delete from int_loyalty_points_builds where as_of_date = $as_of_date", day)
+    run(con, "insert into int_loyalty_points_builds values ($as_of_date, uuid())", day)
+    previous_date = as_of_date - timedelta(days=1)
+    fingerprints = {"rules_fingerprint": rules_fingerprint(params),
+                    "ledger_fingerprint": one(con, LEDGER_FINGERPRINT, {"day": previous_date})[0]}
+    incremental = carry and bool(one(con, CAN_CARRY, {"previous_date": previous_date, **fingerprints})[0])
+    rows = replace_date(con, MART, "marts/customer_loyalty", mart_params(params, as_of_date, incremental))
+    # What this date read: the ledger up to and including it.
+    fingerprints["ledger_fingerprint"] = one(con, LEDGER_FINGERPRINT, {"day": as_of_date})[0]
+    run(con, "insert into customer_loyalty_builds values ($as_of_date, $method, $rules_fingerprint, "
+             "$ledger_fingerprint, $rows)",
+        {**day, **fingerprints, "rows": rows, "method": "incremental" if incremental else "full"})
+    return rows

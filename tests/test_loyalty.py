@@ -153,6 +153,45 @@ def test_a_backfill_of_an_earlier_date_equals_the_nightly_run(tmp_path):
     assert build(con, days[1]) == nightly[1]
 
 
+def test_carried_forward_nights_equal_a_full_recompute(tmp_path):
+    # One-month expiry and qualifying, a 30-day horizon: over the end of February 2024 points expire
+    # three earn days at once (29..31 Jan on 29 Feb) and the horizon reaches past the expiry itself.
+    rules = rules_with(expiry_months=1, qualifying_months=1)
+    params = loyalty_rules(rules)
+    nights = [date(2024, 2, 26) + timedelta(days=i) for i in range(6)]
+    con = warehouse(tmp_path)
+    base(con)
+    insert(con, "stg_balances", [balance("A1", nights[0], 30_000.0), balance("A3", nights[0], 70_000.0)], nights[0])
+    build_date(con, nights[0], rules)
+    build_loyalty(con, nights[0], params)
+    put_ledger(con, [ledger(con, c, date(2024, 1, 20) + timedelta(days=i), 10 * i + (c == "C2"))
+                     for i in range(37) for c in ("C1", "C2")])
+    carried = {}
+    for day in nights:
+        insert(con, "stg_transactions", [txn(f"T{day}", "A2", day, 420.0)], day)
+        build_date(con, day, rules)
+        build_loyalty(con, day, params)
+        carried[day] = rows(con, "select * from customer_loyalty where as_of_date = $d order by customer_id", {"d": day})
+    methods = [r["method"] for r in rows(con, "select method from customer_loyalty_builds order by as_of_date")]
+    assert methods == ["full"] + ["incremental"] * 5
+    for day in nights:
+        build_loyalty(con, day, params, carry=False)
+        assert rows(con, "select * from customer_loyalty where as_of_date = $d order by customer_id", {"d": day}) == carried[day]
+    # 29 Feb: held from 1 Feb (the hand-made days 12..36), plus four nights of 3 balance, 2 transaction
+    # and 4 card points (C1) or 7 balance points (C2).
+    assert [r["points_balance"] for r in carried[nights[3]]] == [
+        sum(10 * i for i in range(12, 37)) + 4 * (3 + 2 + 4), sum(10 * i + 1 for i in range(12, 37)) + 4 * 7, 0]
+    # A ledger date rebuilt after the day before was built makes the night sum the ledger in full.
+    build_date(con, nights[1], rules)
+    build_loyalty(con, nights[1], params)
+    # carried from nights[0] while later ledger dates exist: they are not read
+    assert rows(con, "select * from customer_loyalty where as_of_date = $d order by customer_id",
+                {"d": nights[1]}) == carried[nights[1]]
+    build_loyalty(con, nights[3], params)
+    assert rows(con, "select method from customer_loyalty_builds where as_of_date = $d", {"d": nights[3]}) == [
+        {"method": "full"}]
+
+
 @pytest.mark.parametrize(("change", "message"), [
     ({"tiers": [{"name": "member", "min_points": 0}, {"name": "gold", "min_points": 10000},
                 {"name": "silver", "min_points": 2000}]}, "strictly ascending"),
