@@ -17,4 +17,5 @@ PUBLISHED_TABLES: list[str] = [
     "model_monitoring",
     "crm_tasks",
     "rm_scorecard",
+    "customer_loyalty",
 ]

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from assets import crm, customer_360, ingestion, propensity, publishing, risk, segmentation
+from assets import crm, customer_360, ingestion, loyalty, propensity, publishing, risk, segmentation
 from assets.checks import contract_check
 from assets.registry import PUBLISHED_TABLES
 from pipelines.contracts import output_contracts
@@ -11,7 +11,7 @@ from pipelines.resources import build_resources
 from pipelines.schedules import nightly_schedule, training_schedule
 from pipelines.sensors import landing_sensor
 
-ASSET_MODULES = [ingestion, risk, segmentation, propensity, customer_360, crm, publishing]
+ASSET_MODULES = [ingestion, risk, segmentation, propensity, loyalty, customer_360, crm, publishing]
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules(ASSET_MODULES),

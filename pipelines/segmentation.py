@@ -27,7 +27,7 @@ STEPS = (
 )
 # Marts customer_360 joins in; it is built after them in the Dagster graph (assets/customer_360.py).
 # Typed from their contracts when absent, so customer_360 builds (with empty columns) before they exist.
-CUSTOMER_360_INPUTS = ("customer_propensity", "next_best_offer", "customer_risk", "risk_alerts")
+CUSTOMER_360_INPUTS = ("customer_propensity", "next_best_offer", "customer_risk", "risk_alerts", "customer_loyalty")
 
 
 def params_for(rules: dict) -> dict:

@@ -59,7 +59,7 @@ def test_backfill_range_publishes_every_date(tmp_path, capsys):
     for day in ("2024-03-01", "2024-03-02"):
         manifest = json.loads((tmp_path / "out" / "_manifests" / f"{day}.json").read_text())
         assert manifest["tables"]["data_quality"]["rows"] == 10
-        assert {"crm_tasks", "rm_scorecard"} <= set(manifest["tables"])
+        assert {"crm_tasks", "rm_scorecard", "customer_loyalty"} <= set(manifest["tables"])
         assert any(f["entity"] == "transactions" for f in manifest["input_files"])
     assert "data_quality" in capsys.readouterr().out
 

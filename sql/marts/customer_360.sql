@@ -74,6 +74,12 @@ open_complaints as (
     group by customer_id
 ),
 
+loyalty as (
+    select customer_id, tier as loyalty_tier, points_balance as loyalty_points_balance
+    from customer_loyalty
+    where as_of_date = $as_of_date
+),
+
 final as (
     select
         $as_of_date as as_of_date,
@@ -130,7 +136,9 @@ final as (
         case when nps.nps_score >= $promoter_min then 'promoter'
              when nps.nps_score <= $detractor_max then 'detractor'
              when nps.nps_score is not null then 'passive' end as nps_category,
-        coalesce(open_complaints.open_complaint_count, 0) as open_complaint_count
+        coalesce(open_complaints.open_complaint_count, 0) as open_complaint_count,
+        loyalty.loyalty_tier,
+        loyalty.loyalty_points_balance
     from customer_day d
     left join rfm using (customer_id)
     left join lifecycle using (customer_id)
@@ -140,6 +148,7 @@ final as (
     left join open_alerts using (customer_id)
     left join nps using (customer_id)
     left join open_complaints using (customer_id)
+    left join loyalty using (customer_id)
 )
 
 select * from final
