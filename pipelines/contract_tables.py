@@ -26,8 +26,10 @@ def _column_sql(contract: Contract, column) -> str:
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    rows = run(con, "select column_name from information_schema.columns "
-                    "where table_name = $t and table_schema = current_schema() order by ordinal_position",
+    # duckdb_columns() rather than information_schema.columns: the same rows, in half the time,
+    # and this runs for every table on every date of a backfill.
+    rows = run(con, "select column_name from duckdb_columns() "
+                    "where table_name = $t and schema_name = current_schema() order by column_index",
                {"t": table}).fetchall()
     return [r[0] for r in rows]
 

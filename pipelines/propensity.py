@@ -399,7 +399,11 @@ def score_date(con: duckdb.DuckDBPyConnection, store_root: Path, day: date, rule
     reasons to find those rows, then rebuilt with them (the marts do not depend on reasons)."""
     scores, used, loaded, features = score_frame(con, store_root, day, rules)
     params = {**offer_params(rules), "as_of_date": day}
-    _build_marts(con, scores, params)
+    rows = _build_marts(con, scores, params)
+    if not loaded:
+        # No approved model for the date (every date of a first backfill but its last): nothing
+        # was scored, so there are no reasons to add and the marts just built are final.
+        return {"rows": rows, "models": used, "explained_rows": 0}
     wanted = con.sql(load_sql("propensity/reason_rows"), params={
         "as_of_date": day, "reason_ranks": int(rules["propensity"]["scoring"]["reason_ranks"])}).pl()
     reasons = explain(features, wanted, loaded, rules)

@@ -62,3 +62,20 @@ def test_validated_chunks_are_not_kept_alive_by_the_cached_context(warehouse):
                                         output_contracts()["customer_rfm"])
     assert with_chunks.passed
     assert list(expectations._context().data_sources.all()) == []
+
+
+def test_a_checked_frame_is_not_fingerprinted(warehouse, monkeypatch):
+    from great_expectations.execution_engine import pandas_execution_engine
+
+    import pipelines.expectations as expectations
+
+    def refuse(df):
+        raise AssertionError("the batch was fingerprinted")
+
+    expectations._context()
+    monkeypatch.setattr(pandas_execution_engine, "hash_pandas_dataframe", refuse)
+    _load(warehouse, [(D1, "C1"), (D1, "C1")])
+    result = checks.validate_dates(warehouse, "customer_rfm", "as_of_date", [D1],
+                                   output_contracts()["customer_rfm"])
+    assert not result.passed
+    assert any("unique" in f for f in result.metadata["failures"].value)

@@ -5,7 +5,9 @@ from datetime import date
 
 import pytest
 
-from pipelines.publishing import PublishError, publish_snapshot
+from pipelines.contracts import output_contracts
+from pipelines.publishing import (PublishError, contract_violations, contract_violations_by_date,
+                                 publish_snapshot)
 
 D = date(2024, 3, 1)
 
@@ -65,3 +67,23 @@ def test_direct_identifiers_are_refused(dq, tmp_path):
 def test_table_without_contract_is_refused(dq, tmp_path):
     with pytest.raises(PublishError, match="no output contract for mystery_table"):
         publish_snapshot(dq, tmp_path / "out", D, ["mystery_table"], "run-1", [])
+
+
+def test_violations_of_a_range_are_those_of_each_date(dq, tmp_path):
+    d2, d3, d4 = date(2024, 3, 2), date(2024, 3, 3), date(2024, 3, 4)
+    dq.execute("insert into data_quality select date '2024-03-02', * exclude (as_of_date) from data_quality")
+    dq.execute("insert into data_quality select date '2024-03-03', * exclude (as_of_date) from data_quality "
+               "where as_of_date = date '2024-03-02'")
+    dq.execute("update data_quality set status = 'weird', rows_read = null where as_of_date = date '2024-03-02'")
+    dq.execute("insert into data_quality select * from data_quality where as_of_date = date '2024-03-03'")
+    contract = output_contracts()["data_quality"]
+    by_date = contract_violations_by_date(dq, "data_quality", contract, [D, d2, d3, d4])
+    assert by_date == {day: contract_violations(dq, "data_quality", contract, day) for day in (D, d2, d3, d4)}
+    assert by_date[D] == [] == by_date[d4]
+    assert sorted(by_date[d2]) == ["rows_read null: 1 rows", "status not allowed: 1 rows"]
+    assert by_date[d3] == ["duplicate key: 1 rows"]
+    out = tmp_path / "out"
+    publish_snapshot(dq, out, D, ["data_quality"], "run-1", [], {"data_quality": by_date})
+    with pytest.raises(PublishError, match="duplicate key: 1 rows"):
+        publish_snapshot(dq, out, d3, ["data_quality"], "run-1", [], {"data_quality": by_date})
+    assert not (out / "data_quality" / "as_of_date=2024-03-03").exists()
