@@ -7,7 +7,7 @@ from datetime import date
 import duckdb
 
 from pipelines.contracts import quote_ident as q
-from pipelines.sql import load_sql, one, run
+from pipelines.sql import load_sql, one, run, transaction
 
 
 def replace_date(con: duckdb.DuckDBPyConnection, table: str, sql_name: str, params: dict) -> int:
@@ -16,18 +16,13 @@ def replace_date(con: duckdb.DuckDBPyConnection, table: str, sql_name: str, para
     The query returns an `as_of_date` column; the table is created from its shape on first use."""
     query = load_sql(sql_name)
     target = q(table)
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         # Planning the whole query only to learn its shape costs more than the date's insert on
         # small dates, on every date of a backfill: only a missing table is created from it.
         if not table_exists(con, table):
             run(con, f"create table {target} as select * from ({query}) limit 0", params)
         run(con, f"delete from {target} where as_of_date = $as_of_date", params)
         run(con, f"insert into {target} by name {query}", params)
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
     return count_date(con, table, params["as_of_date"])
 
 

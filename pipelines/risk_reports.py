@@ -11,7 +11,7 @@ import duckdb
 from pipelines.contract_tables import ensure_contract_table
 from pipelines.contracts import output_contracts, quote_ident as q
 from pipelines.marts import count_date, replace_date
-from pipelines.sql import load_sql, one, run
+from pipelines.sql import load_sql, one, run, transaction
 
 LARGE_VALUE_STANDARDS = ("cash", "non_natural_transfer", "natural_domestic_transfer", "natural_cross_border_transfer")
 ALERT_TYPES = ("structuring", "rapid_in_out", "frequent_cash", "dormant_reactivation", "large_vs_history")
@@ -82,18 +82,13 @@ def build_large_value_reports(con: duckdb.DuckDBPyConnection, as_of_date: date, 
 def build_alert_findings(con: duckdb.DuckDBPyConnection, as_of_date: date, rules: dict) -> int:
     """Every enabled rule's findings of the date into int_alert_findings (one transaction)."""
     run(con, load_sql("int/int_alert_findings_ddl"))
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         run(con, "delete from int_alert_findings where as_of_date = $as_of_date", {"as_of_date": as_of_date})
         for rule in alert_rules(rules):
             if rule.get("enabled", True):
                 query = load_sql(f"int/alerts/{rule['type']}")
                 run(con, f"insert into int_alert_findings by name {query}",
                     {**alert_params(rules, rule), "as_of_date": as_of_date})
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
     return count_date(con, "int_alert_findings", as_of_date)
 
 

@@ -20,7 +20,7 @@ from models.store import ModelStoreError, latest_approved, load_model
 from pipelines.contract_tables import ensure_contract_table
 from pipelines.contracts import output_contracts
 from pipelines.marts import count_date, replace_date
-from pipelines.sql import bind, load_sql, one, run
+from pipelines.sql import bind, load_sql, one, run, transaction
 
 MODEL_NAME = "risk_pd"
 METHOD_MODEL, METHOD_RULES = "model", "rule_based"
@@ -97,14 +97,10 @@ def score(frame: pl.DataFrame, model: ScoringModel, rules: dict) -> pl.DataFrame
 def _replace_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, as_of_date: date) -> int:
     ensure_contract_table(con, output_contracts()[table])
     con.register("_frame", frame.to_arrow())
-    con.execute("begin transaction")
     try:
-        run(con, f'delete from "{table}" where as_of_date = $as_of_date', {"as_of_date": as_of_date})
-        con.execute(f'insert into "{table}" by name select * from _frame')
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
+        with transaction(con):
+            run(con, f'delete from "{table}" where as_of_date = $as_of_date', {"as_of_date": as_of_date})
+            con.execute(f'insert into "{table}" by name select * from _frame')
     finally:
         con.unregister("_frame")
     return count_date(con, table, as_of_date)

@@ -15,7 +15,7 @@ from pipelines.ingestion.landing import find_file
 from pipelines.ingestion.profiles import SourceProfile, profile_for
 from pipelines.ingestion.reader import LandedFile
 from pipelines.ingestion.staging import FileReport, load_files, staging_ddl, staging_table
-from pipelines.sql import load_sql, one
+from pipelines.sql import load_sql, one, transaction
 
 DEFAULT_PRODUCTS = CONTRACTS_DIR / "reference" / "products.csv"
 
@@ -103,16 +103,11 @@ def ingest_range(con: duckdb.DuckDBPyConnection, landing: Path, dates: list[date
     dedupe = set(rules["ingestion"]["dedupe_across_dates"])
     contracts = input_contracts()
     reports: list[FileReport] = []
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         for table in ("quarantine", "ingestion_log", *(staging_table(e) for e in LOAD_ORDER)):
             _delete_dates(con, table, dates)
         for entity in LOAD_ORDER:
             reports += _ingest_entity(con, landing, contracts[entity], dates, params, entity in dedupe)
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
     order = {entity: i for i, entity in enumerate(LOAD_ORDER)}
     return sorted(reports, key=lambda r: (r.business_date, order[r.entity]))
 
