@@ -14,14 +14,12 @@ year of transactions. A date rebuilt behind that state reads the moved accounts'
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import date, timedelta
 
 import duckdb
 
 from pipelines.marts import count_date
-from pipelines.sql import load_sql, one, run, transaction
+from pipelines.sql import fingerprint, load_sql, one, run, transaction
 
 TABLE = "int_customer_activity"
 SQL = "int/int_customer_activity"
@@ -69,8 +67,7 @@ values ($as_of_date, $method, $rules_fingerprint, $staging_fingerprint, $rows)
 
 def rules_fingerprint(params: dict) -> str:
     """The window rules and the query texts: a change to either makes earlier rows non-carryable."""
-    rules = json.dumps({k: params[k] for k in RULE_PARAMS}, sort_keys=True, default=str)
-    return hashlib.sha256((rules + "".join(load_sql(name) for name in CHAIN_SQL)).encode()).hexdigest()
+    return fingerprint({k: params[k] for k in RULE_PARAMS}, CHAIN_SQL)
 
 
 def build_activity(con: duckdb.DuckDBPyConnection, as_of_date: date, params: dict, full: bool = False) -> int:

@@ -9,8 +9,6 @@ computed here."""
 from __future__ import annotations
 
 import calendar
-import hashlib
-import json
 from datetime import date, timedelta
 
 import duckdb
@@ -18,7 +16,7 @@ import duckdb
 from pipelines.contract_tables import ensure_contract_table
 from pipelines.contracts import output_contracts
 from pipelines.marts import replace_date
-from pipelines.sql import load_sql, one, run
+from pipelines.sql import fingerprint, one, run
 
 LEDGER = "int_loyalty_points"
 MART = "customer_loyalty"
@@ -154,9 +152,7 @@ select exists (
 
 def rules_fingerprint(params: dict) -> str:
     """The programme's rules and both queries: a change to any makes earlier snapshots non-carryable."""
-    text = json.dumps(params, sort_keys=True, default=str)
-    text += load_sql("int/int_loyalty_points") + load_sql("marts/customer_loyalty")
-    return hashlib.sha256(text.encode()).hexdigest()
+    return fingerprint(params, ("int/int_loyalty_points", "marts/customer_loyalty"))
 
 
 def build_loyalty(con: duckdb.DuckDBPyConnection, as_of_date: date, params: dict, carry: bool = True) -> int:
