@@ -3,7 +3,7 @@
 import dagster as dg
 
 from pipelines.config import load_rules
-from pipelines.crm_tasks import build_crm_tasks
+from pipelines.crm_tasks import UPSTREAM, build_crm_tasks
 from pipelines.marts import distribution_markdown
 from pipelines.partitions import business_dates, daily_partitions
 from pipelines.resources import WarehouseResource
@@ -11,8 +11,7 @@ from pipelines.rm_scorecard import build_rm_scorecard
 
 
 @dg.asset(
-    deps=["customer_risk", "risk_alerts", "customer_lifecycle", "next_best_offer", "stg_customers",
-          "stg_interactions", "stg_feedback"],
+    deps=[*UPSTREAM, "stg_customers", "stg_interactions", "stg_feedback"],
     kinds={"duckdb"},
     group_name="crm",
     partitions_def=daily_partitions,

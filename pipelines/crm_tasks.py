@@ -9,9 +9,11 @@ import duckdb
 from pipelines.care import feedback_params, festival_dates
 from pipelines.contract_tables import ensure_contract_table
 from pipelines.contracts import output_contracts
+from pipelines.loyalty import loyalty_rules
 from pipelines.marts import replace_date
 
-UPSTREAM = ("customer_risk", "risk_alerts", "customer_lifecycle", "next_best_offer")
+# The marts crm_tasks reads; assets/crm.py declares them as the asset's deps.
+UPSTREAM = ("customer_risk", "risk_alerts", "customer_lifecycle", "next_best_offer", "customer_loyalty")
 
 
 def crm_task_params(rules: dict, as_of_date: date) -> dict:
@@ -22,12 +24,17 @@ def crm_task_params(rules: dict, as_of_date: date) -> dict:
     if set(cadence) != set(contact_priority):
         raise ValueError("crm_tasks.contact_due.priority must name exactly the tiers of care.contact_cadence_days")
     actions = tasks["lifecycle_action"]["actions"]
+    upgrade, expiry = tasks["loyalty_tier_upgrade"], tasks["points_expiry_reminder"]
+    min_points = expiry.get("min_points")
+    if not isinstance(min_points, int) or isinstance(min_points, bool) or min_points < 1:
+        raise ValueError(f"crm_tasks.points_expiry_reminder.min_points must be a whole number >= 1, got {min_points!r}")
     priorities = [*review["priority"].values(), *contact_priority.values(), *actions.values(), *complaint.values(),
                   tasks["birthday_greeting"]["priority"], tasks["festival_greeting"]["priority"],
-                  tasks["offer"]["priority"]]
+                  tasks["offer"]["priority"], upgrade["priority"], expiry["priority"]]
     missing = sorted(set(priorities) - set(tasks["due_days"]))
     if missing:
         raise ValueError(f"crm_tasks.due_days: no days for priority {', '.join(missing)}")
+    loyalty = loyalty_rules(rules)
     return {
         "as_of_date": as_of_date,
         "due_days": [{"priority": k, "days": int(v)} for k, v in tasks["due_days"].items()],
@@ -50,6 +57,12 @@ def crm_task_params(rules: dict, as_of_date: date) -> dict:
         **feedback_params(rules),
         "complaint_open_priority": complaint["open"],
         "complaint_overdue_priority": complaint["overdue"],
+        "tier_names": loyalty["tier_names"],
+        "tier_perks": loyalty["tier_perks"],
+        "upgrade_priority": upgrade["priority"],
+        "expiry_priority": expiry["priority"],
+        "expiry_min_points": min_points,
+        "expiring_soon_days": loyalty["expiring_soon_days"],
         "consent_kinds": list(tasks["consent_kinds"]),
         "rm_kinds": list(tasks["rm_kinds"]),
         "capped_kinds": list(tasks["capped_kinds"]),

@@ -1,7 +1,8 @@
 -- One row per open task a relationship manager should act on, on $as_of_date. Each kind is one
 -- CTE of candidate tasks (customer_id, kind, priority, reason, occasion, product_code, fixed due
 -- date) unioned in `candidates`; the rules of each kind are in rules.yaml crm_tasks and care.
--- task_id hashes kind and customer (and the occasion of a greeting, e.g. 'birthday 2025'): the
+-- task_id hashes kind and customer (and the occasion of a greeting, e.g. 'birthday 2025', or of a
+-- loyalty event, e.g. 'gold since 2025-03-31'): the
 -- same task next night keeps its id (the CRM updates it); created_date and due_date carry over
 -- from the previous snapshot, and an escalation to a higher priority can only bring the due date
 -- forward. Birthdays are published as month-day only (outputs.md), never the birth date.
@@ -63,8 +64,21 @@ festivals as (
     where f.festival_date between $as_of_date and $as_of_date + $festival_days_ahead::integer
 ),
 
+loyalty as (
+    select customer_id, tier, previous_tier, tier_since, perks, points_balance, points_expiring_soon
+    from customer_loyalty
+    where as_of_date = $as_of_date
+),
+
+-- The latest earlier snapshot, as customer_loyalty itself takes previous_tier from.
+loyalty_before as (
+    select customer_id, points_expiring_soon
+    from customer_loyalty
+    where as_of_date = (select max(as_of_date) from customer_loyalty where as_of_date < $as_of_date)
+),
+
 previous_tasks as (
-    select task_id, created_date, due_date
+    select task_id, kind, customer_id, occasion, created_date, due_date
     from crm_tasks
     where as_of_date = (select max(as_of_date) from crm_tasks where as_of_date < $as_of_date)
 ),
@@ -225,6 +239,81 @@ complaint_follow_up as (
     group by customer_id
 ),
 
+-- Loyalty tasks are raised on the night of their event only (a tier rising, expiring points
+-- reaching the minimum), which leaves no state upstream to raise them from again; so a loyalty task
+-- on the previous night's list stays until its due date, unless an RM contact came after the night
+-- it was raised or its event no longer holds (the tier changed again, the points fell below).
+open_loyalty_tasks as (
+    select pt.kind, pt.customer_id, pt.occasion
+    from previous_tasks pt
+    where pt.kind in ('loyalty_tier_upgrade', 'points_expiry_reminder')
+      and pt.due_date >= $as_of_date
+      and not exists (select 1 from contacts c where c.customer_id = pt.customer_id and c.contact_date > pt.created_date)
+),
+
+-- Loyalty tier upgrade: tier_since is the date and the tier ranks above previous_tier in the order
+-- of loyalty.tiers. A downgrade, an unchanged tier or a first snapshot (no previous tier) makes
+-- none. The occasion names the tier and its first date: a later upgrade is another task.
+tier_upgrades as (
+    select l.*, format('{} since {}', l.tier, l.tier_since) as occasion,
+           list_filter(l.perks, lambda p: not list_contains($tier_perks[list_position($tier_names, l.previous_tier)], p))
+               as new_perks
+    from loyalty l
+    join customer_state s using (customer_id)
+    where s.status = 'active' and l.previous_tier is not null
+      and list_position($tier_names, l.tier) > list_position($tier_names, l.previous_tier)
+),
+
+loyalty_tier_upgrade as (
+    select
+        u.customer_id,
+        'loyalty_tier_upgrade' as kind,
+        $upgrade_priority as priority,
+        format('loyalty tier up from {} to {} on {}; new perks: {}', u.previous_tier, u.tier, u.tier_since,
+               case when len(u.new_perks) > 0 then array_to_string(u.new_perks, ', ') else 'none' end) as reason,
+        u.occasion,
+        null::varchar as product_code,
+        null::date as fixed_due_date
+    from tier_upgrades u
+    where u.tier_since = $as_of_date
+       or exists (select 1 from open_loyalty_tasks o
+                  where o.kind = 'loyalty_tier_upgrade' and o.customer_id = u.customer_id and o.occasion = u.occasion)
+),
+
+-- Points expiry reminder, once per crossing: on the night the points expiring soon reach the
+-- minimum while the customer's row of the latest earlier customer_loyalty snapshot was below it
+-- or absent (a first snapshot counts as a crossing). The nights after, points still at or above
+-- the minimum raise no second reminder: the same task stays (open_loyalty_tasks) until its due date.
+-- Expiring points only fall when points expire, so a fall below and a new crossing is a new batch
+-- of points, reminded as a new task (the occasion is the night of the crossing).
+points_expiry as (
+    select
+        l.customer_id,
+        l.points_expiring_soon,
+        l.points_balance,
+        b.customer_id is null or b.points_expiring_soon < $expiry_min_points as crossed,
+        o.occasion as open_occasion
+    from loyalty l
+    join customer_state s using (customer_id)
+    left join loyalty_before b using (customer_id)
+    left join open_loyalty_tasks o on o.kind = 'points_expiry_reminder' and o.customer_id = l.customer_id
+    where s.status = 'active' and l.points_expiring_soon >= $expiry_min_points
+),
+
+points_expiry_reminder as (
+    select
+        customer_id,
+        'points_expiry_reminder' as kind,
+        $expiry_priority as priority,
+        format('{} points expiring within {} days (balance {})', points_expiring_soon,
+               $expiring_soon_days::integer, points_balance) as reason,
+        case when crossed then format('expiry reminder {}', $as_of_date) else open_occasion end as occasion,
+        null::varchar as product_code,
+        null::date as fixed_due_date
+    from points_expiry
+    where crossed or open_occasion is not null
+),
+
 candidates as (
     select * from risk_review
     union all select * from contact_due
@@ -233,6 +322,8 @@ candidates as (
     union all select * from lifecycle_action
     union all select * from offer
     union all select * from complaint_follow_up
+    union all select * from loyalty_tier_upgrade
+    union all select * from points_expiry_reminder
 ),
 
 due as (
