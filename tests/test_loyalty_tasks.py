@@ -145,7 +145,8 @@ def test_the_expiry_minimum_and_loyalty_priorities_come_from_the_rules(con):
     got = tasks(con, D, rules)
     assert [(t["kind"], t["customer_id"], t["priority"], t["due_date"]) for t in got] == [
         (UPGRADE, "UP", "high", D + timedelta(days=1)), (EXPIRY, "P1000", "low", D + timedelta(days=14))]
-    assert got[0]["reason"] == f"loyalty tier up from member to silver on {D}; new perks: birthday_gift, fee_waiver_transfers"
+    assert got[0]["reason"] == (f"loyalty tier up from member to silver on {D}; "
+                                "new perks: birthday_gift, fee_waiver_transfers")
 
 
 def test_loyalty_tasks_are_capped_with_the_care_kinds(con):

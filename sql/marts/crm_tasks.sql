@@ -248,7 +248,8 @@ open_loyalty_tasks as (
     from previous_tasks pt
     where pt.kind in ('loyalty_tier_upgrade', 'points_expiry_reminder')
       and pt.due_date >= $as_of_date
-      and not exists (select 1 from contacts c where c.customer_id = pt.customer_id and c.contact_date > pt.created_date)
+      and not exists (select 1 from contacts c
+                      where c.customer_id = pt.customer_id and c.contact_date > pt.created_date)
 ),
 
 -- Loyalty tier upgrade: tier_since is the date and the tier ranks above previous_tier in the order
@@ -256,8 +257,8 @@ open_loyalty_tasks as (
 -- none. The occasion names the tier and its first date: a later upgrade is another task.
 tier_upgrades as (
     select l.*, format('{} since {}', l.tier, l.tier_since) as occasion,
-           list_filter(l.perks, lambda p: not list_contains($tier_perks[list_position($tier_names, l.previous_tier)], p))
-               as new_perks
+           list_filter(l.perks, lambda p: not list_contains(
+               $tier_perks[list_position($tier_names, l.previous_tier)], p)) as new_perks
     from loyalty l
     join customer_state s using (customer_id)
     where s.status = 'active' and l.previous_tier is not null
