@@ -2,10 +2,9 @@
 -- CTE of candidate tasks (customer_id, kind, priority, reason, occasion, product_code, fixed due
 -- date) unioned in `candidates`; the rules of each kind are in rules.yaml crm_tasks and care.
 -- task_id hashes kind and customer (and the occasion of a greeting, e.g. 'birthday 2025', or of a
--- loyalty event, e.g. 'gold since 2025-03-31'): the
--- same task next night keeps its id (the CRM updates it); created_date and due_date carry over
--- from the previous snapshot, and an escalation to a higher priority can only bring the due date
--- forward. Birthdays are published as month-day only (outputs.md), never the birth date.
+-- loyalty event, e.g. 'gold since 2025-03-31'): the same task next night keeps its id (the CRM
+-- updates it); created_date and due_date carry over from the previous snapshot, and an
+-- escalation to a higher priority can only bring the due date forward. Birthdays are published as month-day only (outputs.md), never the birth date.
 with
 
 risk as (
