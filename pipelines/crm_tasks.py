@@ -7,6 +7,7 @@ from datetime import date
 import duckdb
 
 from pipelines.care import feedback_params, festival_dates
+from pipelines.config import whole_number
 from pipelines.contract_tables import ensure_contract_table
 from pipelines.contracts import output_contracts
 from pipelines.loyalty import loyalty_rules
@@ -25,9 +26,7 @@ def crm_task_params(rules: dict, as_of_date: date) -> dict:
         raise ValueError("crm_tasks.contact_due.priority must name exactly the tiers of care.contact_cadence_days")
     actions = tasks["lifecycle_action"]["actions"]
     upgrade, expiry = tasks["loyalty_tier_upgrade"], tasks["points_expiry_reminder"]
-    min_points = expiry.get("min_points")
-    if not isinstance(min_points, int) or isinstance(min_points, bool) or min_points < 1:
-        raise ValueError(f"crm_tasks.points_expiry_reminder.min_points must be a whole number >= 1, got {min_points!r}")
+    min_points = whole_number(expiry, "min_points", "crm_tasks.points_expiry_reminder.", 1)
     priorities = [*review["priority"].values(), *contact_priority.values(), *actions.values(), *complaint.values(),
                   tasks["birthday_greeting"]["priority"], tasks["festival_greeting"]["priority"],
                   tasks["offer"]["priority"], upgrade["priority"], expiry["priority"]]

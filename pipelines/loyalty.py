@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 import duckdb
 
+from pipelines.config import whole_number
 from pipelines.contract_tables import ensure_contract_table
 from pipelines.contracts import output_contracts
 from pipelines.marts import replace_date
@@ -34,10 +35,7 @@ def add_months(day: date, months: int) -> date:
 
 
 def _count(section: dict, key: str, path: str, minimum: int = 0) -> int:
-    value = section.get(key)
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise LoyaltyConfigError(f"loyalty.{path}{key} must be a whole number >= {minimum}, got {value!r}")
-    return value
+    return whole_number(section, key, f"loyalty.{path}", minimum, LoyaltyConfigError)
 
 
 def _tiers(raw) -> list[dict]:

@@ -18,3 +18,11 @@ def load_rules(path: str | None = None) -> dict:
     if not isinstance(rules, dict) or "reporting" not in rules:
         raise ValueError(f"{rules_path}: not a rules file (no 'reporting' section)")
     return rules
+
+
+def whole_number(section: dict, key: str, path: str, minimum: int = 0, error: type[ValueError] = ValueError) -> int:
+    """`section[key]` as a count from the rules; `path` names the key in the message (e.g. "loyalty.")."""
+    value = section.get(key)
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise error(f"{path}{key} must be a whole number >= {minimum}, got {value!r}")
+    return value
