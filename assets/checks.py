@@ -5,10 +5,10 @@ from datetime import date
 
 import dagster as dg
 
-from pipelines.contracts import Contract, quote_ident as q
-from pipelines.expectations import combine, validate_frame
-from pipelines.partitions import business_dates, daily_partitions
-from pipelines.resources import WarehouseResource
+from pipelines.core.contracts import Contract, quote_ident as q
+from pipelines.core.expectations import combine, validate_frame
+from pipelines.core.partitions import business_dates, daily_partitions
+from pipelines.core.resources import WarehouseResource
 
 
 # Great Expectations validates pandas frames: a backfill range is validated in chunks of whole

@@ -4,13 +4,14 @@
 import dagster as dg
 
 from assets.checks import validate_dates
-from pipelines.config import load_rules
-from pipelines.contracts import LOAD_ORDER, input_contracts
+from assets.factory import DAILY, Table, daily_asset, run_dates
+from pipelines.core.config import RulesResource
+from pipelines.core.contracts import LOAD_ORDER, input_contracts
 from pipelines.ingestion.ingest import ingest_range, init_warehouse
-from pipelines.marts import distribution_markdown, replace_date
-from pipelines.partitions import business_dates, daily_partitions
-from pipelines.resources import LandingResource, WarehouseResource
-from pipelines.sql import one
+from pipelines.core.engine import distribution_markdown, replace_range
+from pipelines.core.partitions import business_dates
+from pipelines.core.resources import LandingResource, WarehouseResource
+from pipelines.core.sql import one
 
 STAGED = {entity: f"stg_{entity}" for entity in LOAD_ORDER}
 
@@ -31,19 +32,17 @@ STAGED = {entity: f"stg_{entity}" for entity in LOAD_ORDER}
                           description=f"Staged {entity} meet data_contracts/inputs/{entity}.yaml")
         for entity, table in STAGED.items()
     ],
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool="duckdb_warehouse",
     can_subset=False,
+    **DAILY,
 )
-def staging(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource):
+def staging(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource,
+            rules: RulesResource):
     """Each business date's extracts, read through their source profile into stg_<entity>; the run's dates load whole or not at all."""
-    rules = load_rules()
     dates = business_dates(context)
     totals: dict[str, dict[str, int]] = {e: {"rows_loaded": 0, "rows_quarantined": 0} for e in LOAD_ORDER}
     with warehouse.connect() as con:
         init_warehouse(con)
-        for report in ingest_range(con, landing.root, dates, rules, context.run_id, warehouse.pseudonym_salt):
+        for report in ingest_range(con, landing.root, dates, rules.load(), context.run_id, warehouse.pseudonym_salt):
             totals[report.entity]["rows_loaded"] += report.rows_loaded
             totals[report.entity]["rows_quarantined"] += report.rows_quarantined
         context.log.info(f"ingested {len(dates)} business dates, {dates[0]}..{dates[-1]}" if dates else "no dates")
@@ -60,30 +59,25 @@ def staging(context: dg.AssetExecutionContext, warehouse: WarehouseResource, lan
                                   passed=check.passed, metadata=check.metadata)
 
 
-@dg.asset(
-    deps=["ingestion_log"],
-    kinds={"duckdb"},
-    group_name="ingestion",
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool="duckdb_warehouse",
-)
+DATA_QUALITY = Table(
+    "data_quality",
+    "One row per input entity and business date: file, rows read, loaded and quarantined, amounts, reasons.",
+    ("ingestion_log",))
+
+
+@daily_asset(DATA_QUALITY, "ingestion")
 def data_quality(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """One row per input entity and business date: file, rows read, loaded and quarantined, amounts, reasons."""
+    dates = run_dates(context)
     with warehouse.connect() as con:
-        rows = {day: replace_date(con, "data_quality", "marts/data_quality", {"as_of_date": day})
-                for day in business_dates(context)}
-        unreconciled = one(
-            con, "select count(*) from data_quality where not reconciled and as_of_date between $a and $b",
-            {"a": min(rows), "b": max(rows)})[0]
+        rows = replace_range(con, "data_quality", "marts/ingestion/data_quality", {}, dates)
+        unreconciled = one(con, "select count(*) from data_quality where not reconciled "
+                                "and as_of_date between $date_from and $date_to", dates.params)[0]
         preview = con.sql("select entity, status, rows_read, rows_loaded, rows_quarantined from data_quality "
-                          "where as_of_date = $d order by entity", params={"d": max(rows)}).pl()
+                          "where as_of_date = $d order by entity", params={"d": dates.last}).pl()
     if unreconciled:
         raise dg.Failure(f"{unreconciled} files did not reconcile (read != loaded + quarantined)")
-    return dg.MaterializeResult(metadata={
-        "rows": sum(rows.values()),
-        "preview": dg.MetadataValue.md(_markdown(preview)),
-    })
+    return dg.MaterializeResult(metadata={"business_dates": len(dates), "rows": rows,
+                                          "preview": dg.MetadataValue.md(_markdown(preview))})
 
 
 def _markdown(frame) -> str:

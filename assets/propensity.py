@@ -3,38 +3,39 @@ scoring and the offer marts (nightly, with the latest approved model versions)."
 
 import dagster as dg
 
-from pipelines.config import load_rules
-from pipelines.marts import distribution_markdown
-from pipelines.partitions import business_dates, daily_partitions
-from pipelines.propensity import (FEATURE_TABLE, MART_STEPS, NotEnoughHistory, approved_version, build_features,
-                                  score_date, train_all)
-from models.features import FAMILIES
-from pipelines.resources import ModelStoreResource, WarehouseResource
+from assets.factory import TRAINING, Table, daily_asset, daily_multi_asset, materializations, run_dates
+from models.propensity.features import FAMILIES
+from pipelines.core.config import RulesResource
+from pipelines.core.resources import ModelStoreResource, WarehouseResource
+from pipelines.propensity.build import (FEATURE_TABLE, MART_STEPS, NotEnoughHistory, approved_version,
+                                        build_feature_range, score_range, train_all)
 
-FEATURE_INPUTS = ["int_customer_day", "customer_rfm", "customer_lifecycle", "stg_customers", "stg_accounts",
-                  "stg_transactions", "stg_loan_performance", "stg_interactions", "stg_feedback"]
+FEATURES = Table(
+    FEATURE_TABLE, "One row per customer and feature date: point-in-time propensity features (docs/propensity.md).",
+    ("int_customer_day", "customer_rfm", "customer_lifecycle", "stg_customers", "stg_accounts", "stg_transactions",
+     "stg_loan_performance", "stg_interactions", "stg_feedback"))
 MART_DESCRIPTIONS = {
-    "customer_propensity": "One row per active customer and family not held: calibrated probability, rank, decile, model version, reasons.",
-    "next_best_offer": "One row per scored customer: best eligible product (not held, suitable, consent, minimum amount), reasons, exclusions.",
-    "preapproved_offers": "One row per customer and loan family pre-approved: propensity, repayment capacity, indicative limit.",
-    "event_invitations": "One row per configured event and invited customer: most likely wealth buyers, consent, capped per branch.",
+    "customer_propensity": "One row per active customer and family not held: calibrated probability, rank, decile, "
+                           "model version, reasons.",
+    "next_best_offer": "One row per scored customer: best eligible product (not held, suitable, consent, minimum "
+                       "amount), reasons, exclusions.",
+    "preapproved_offers": "One row per customer and loan family pre-approved: propensity, repayment capacity, "
+                          "indicative limit.",
+    "event_invitations": "One row per configured event and invited customer: most likely wealth buyers, consent, "
+                         "capped per branch.",
 }
+MARTS = tuple(Table(table, MART_DESCRIPTIONS[table],
+                    (FEATURE_TABLE, "int_customer_day", "stg_products", "propensity_models"),
+                    ("product_family",) if table in ("customer_propensity", "next_best_offer") else ())
+              for table, _ in MART_STEPS)
 
 
-@dg.asset(
-    deps=FEATURE_INPUTS,
-    kinds={"duckdb"},
-    group_name="propensity",
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool="duckdb_warehouse",
-)
-def int_features(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """One row per customer and feature date: point-in-time propensity features (docs/propensity.md)."""
-    rules = load_rules()
-    dates = business_dates(context)
+@daily_asset(FEATURES, "propensity")
+def int_features(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                 rules: RulesResource) -> dg.MaterializeResult:
+    dates = run_dates(context)
     with warehouse.connect() as con:
-        rows = sum(build_features(con, day, rules) for day in dates)
+        rows = build_feature_range(con, dates, rules.load())
         kept = con.sql(f"select count(distinct as_of_date) from {FEATURE_TABLE}").fetchall()[0][0]
     return dg.MaterializeResult(metadata={"business_dates": len(dates), "rows": rows, "snapshots_kept": kept})
 
@@ -60,64 +61,36 @@ def _training_metadata(summary: dict) -> dict:
     }
 
 
-@dg.asset(
-    deps=[FEATURE_TABLE, "stg_accounts", "stg_products"],
-    kinds={"scikitlearn", "duckdb"},
-    group_name="training",
-    partitions_def=daily_partitions,
-    pool="duckdb_warehouse",
-)
+@dg.asset(deps=[FEATURE_TABLE, "stg_accounts", "stg_products"], kinds={"scikitlearn", "duckdb"}, **TRAINING)
 def propensity_models(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                      model_store: ModelStoreResource) -> dg.MaterializeResult:
+                      model_store: ModelStoreResource, rules: RulesResource) -> dg.MaterializeResult:
     """One model version per product family with enough positives, trained on month-end features up to the date."""
-    day = business_dates(context)[-1]
     with warehouse.connect() as con:
-        summary = train_all(con, model_store.root, day, load_rules())
+        summary = train_all(con, model_store.root, run_dates(context).last, rules.load())
     return dg.MaterializeResult(metadata=_training_metadata(summary))
 
 
-@dg.multi_asset(
-    specs=[dg.AssetSpec(table, deps=[FEATURE_TABLE, "int_customer_day", "stg_products", "propensity_models"],
-                        description=MART_DESCRIPTIONS[table], group_name="propensity", kinds={"duckdb"})
-           for table, _ in MART_STEPS],
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool="duckdb_warehouse",
-    can_subset=False,
-)
+@daily_multi_asset(MARTS, "propensity")
 def propensity_scoring(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                       model_store: ModelStoreResource):
-    """Scores of each business date with the latest approved model trained up to it; then the offer marts."""
-    rules = load_rules()
-    dates = business_dates(context)
-    totals = {table: 0 for table, _ in MART_STEPS}
-    notes = []
+                       model_store: ModelStoreResource, rules: RulesResource):
+    """Scores over the run's dates with the latest approved model trained up to each; then the offer marts."""
+    config, dates, notes = rules.load(), run_dates(context), []
     with warehouse.connect() as con:
-        last = dates[-1]
         # Cold start: a bank's first run has no approved model. If configured, train once on the
         # run's last date (never on a model that saw later data), exactly as the training job does.
-        if rules["propensity"]["training"]["train_on_first_run"] and not any(
-                approved_version(model_store.root, f, last) for f in FAMILIES):
+        if config["propensity"]["training"]["train_on_first_run"] and not any(
+                approved_version(model_store.root, f, dates.last) for f in FAMILIES):
             try:
-                summary = train_all(con, model_store.root, last, rules)
-                notes.append(f"no approved model: trained on first run as of {last} "
+                summary = train_all(con, model_store.root, dates.last, config)
+                notes.append(f"no approved model: trained on first run as of {dates.last} "
                              f"({sum(r.approved for r in summary['families'])} families approved)")
             except NotEnoughHistory as exc:
                 notes.append(f"no approved model and not enough history to train: {exc}")
-        used = {}
-        for day in dates:
-            result = score_date(con, model_store.root, day, rules)
-            for table, n in result["rows"].items():
-                totals[table] += n
-            used = result["models"]
+        result = score_range(con, model_store.root, dates, config)
+        used = result["models"]
         if not any(v != "no approved model" for v in used.values()):
-            notes.append(f"no approved model for {last}: propensity tables are empty (run the model_training job)")
-        dist = {t: distribution_markdown(con, t, "product_family", last) for t in ("customer_propensity", "next_best_offer")}
-    for note in notes:
-        context.log.warning(note)
-    for table, _ in MART_STEPS:
-        md = {"business_dates": len(dates), "rows": totals[table],
-              "model_versions": dg.MetadataValue.json(used), "note": "; ".join(notes) or "scored"}
-        if table in dist:
-            md["family_distribution"] = dg.MetadataValue.md(dist[table])
-        yield dg.MaterializeResult(asset_key=table, metadata=md)
+            notes.append(f"no approved model for {dates.last}: propensity tables are empty (run the model_training job)")
+        for note in notes:
+            context.log.warning(note)
+        extra = {"model_versions": dg.MetadataValue.json(used), "note": "; ".join(notes) or "scored"}
+        yield from materializations(con, MARTS, dates, result["rows"], {t.name: extra for t in MARTS})

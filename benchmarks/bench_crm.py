@@ -56,13 +56,13 @@ def _connect(db: Path):
 
 
 def prepare(out: Path, customers: int, base: int) -> dict:
-    from pipelines.config import load_rules
-    from pipelines.contract_tables import ensure_contract_table
-    from pipelines.contracts import output_contracts
+    from pipelines.core.config import load_rules
+    from pipelines.core.contract_tables import ensure_contract_table
+    from pipelines.core.contracts import output_contracts
     from pipelines.generator import generate
     from pipelines.ingestion.ingest import init_warehouse
-    from pipelines.segmentation import build_date
-    from tests.generated_kit import load_landing
+    from pipelines.customer.segmentation import build_date
+    from tests.kit.generated import load_landing
 
     landing = out / "landing"
     if not (landing / "transactions").exists():
@@ -89,9 +89,9 @@ def prepare(out: Path, customers: int, base: int) -> dict:
 
 
 def step(out: Path, name: str, day: date) -> dict:
-    from pipelines.config import load_rules
-    from pipelines.crm_tasks import build_crm_tasks
-    from pipelines.rm_scorecard import build_rm_scorecard
+    from pipelines.core.config import load_rules
+    from pipelines.relationship.crm_tasks import build_crm_tasks
+    from pipelines.relationship.rm_scorecard import build_rm_scorecard
 
     build = {"crm_tasks": build_crm_tasks, "rm_scorecard": build_rm_scorecard}[name]
     con = _connect(out / "warehouse.duckdb")

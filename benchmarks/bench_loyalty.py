@@ -51,12 +51,12 @@ def _connect(db: Path):
 
 
 def real(out: Path, customers: int, days: int) -> dict:
-    from pipelines.config import load_rules
+    from pipelines.core.config import load_rules
     from pipelines.generator import generate
     from pipelines.ingestion.ingest import init_warehouse
-    from pipelines.loyalty import build_loyalty, loyalty_rules
-    from pipelines.segmentation import build_date
-    from tests.generated_kit import load_landing
+    from pipelines.relationship.loyalty import build_loyalty, loyalty_rules
+    from pipelines.customer.segmentation import build_date
+    from tests.kit.generated import load_landing
 
     end = START + timedelta(days=days - 1)
     landing = out / "landing"
@@ -90,11 +90,11 @@ def real(out: Path, customers: int, days: int) -> dict:
 
 
 def scale(out: Path, customers: int, days: int) -> dict:
-    from pipelines.config import load_rules
-    from pipelines.contract_tables import ensure_contract_table
-    from pipelines.contracts import output_contracts
-    from pipelines.loyalty import loyalty_rules, mart_params
-    from pipelines.marts import replace_date
+    from pipelines.core.config import load_rules
+    from pipelines.core.contract_tables import ensure_contract_table
+    from pipelines.core.contracts import output_contracts
+    from pipelines.relationship.loyalty import loyalty_rules, mart_params
+    from pipelines.core.engine import replace_date
 
     db = out / "scale.duckdb"
     db.unlink(missing_ok=True)
@@ -115,7 +115,7 @@ def scale(out: Path, customers: int, days: int) -> dict:
             con.execute("create temp table full_rows as select * exclude (as_of_date) from customer_loyalty "
                         "where as_of_date = $d", {"d": SCALE_NIGHT})
         cpu0, t = time.process_time(), time.perf_counter()
-        rows = replace_date(con, "customer_loyalty", "marts/customer_loyalty", mart_params(rules, day, incremental))
+        rows = replace_date(con, "customer_loyalty", "marts/relationship/customer_loyalty", mart_params(rules, day, incremental))
         timings[name] = {"wall_seconds": round(time.perf_counter() - t, 2),
                          "cpu_seconds": round(time.process_time() - cpu0, 2), "rows": rows}
     differing = con.sql("select count(*) from (select * exclude (as_of_date) from customer_loyalty "

@@ -59,7 +59,7 @@ def _connect(db: Path):
 
 
 def bench_rules() -> dict:
-    from pipelines.config import load_rules
+    from pipelines.core.config import load_rules
 
     rules = load_rules()
     p = rules["propensity"]
@@ -71,9 +71,9 @@ def bench_rules() -> dict:
 
 def prepare(out: Path, customers: int, base: int) -> dict:
     from pipelines.generator import generate
-    from tests.generated_kit import load_landing
+    from tests.kit.generated import load_landing
     from pipelines.ingestion.ingest import init_warehouse
-    from pipelines.segmentation import build_date
+    from pipelines.customer.segmentation import build_date
 
     landing = out / "landing"
     if not (landing / "transactions").exists():
@@ -98,12 +98,12 @@ def prepare(out: Path, customers: int, base: int) -> dict:
 
 
 def step(out: Path, name: str) -> dict:
-    from pipelines.propensity import build_features, score_date
+    from pipelines.propensity.build import build_features, score_date
 
     rules = bench_rules()
     con = _connect(out / "warehouse.duckdb")
     if name == "score":
-        from models import propensity  # noqa: F401  (import outside the clock, as in a running step)
+        from models.propensity import classifier  # noqa: F401  (import outside the clock, as in a running step)
     load = os.getloadavg()[0]
     t, cpu = time.perf_counter(), time.process_time()
     extra = {}

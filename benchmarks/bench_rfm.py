@@ -162,7 +162,7 @@ def load_warehouse(data: Path, warehouse: Path) -> None:
     import duckdb
 
     from pipelines.ingestion.ingest import init_warehouse
-    from pipelines.sql import run
+    from pipelines.core.sql import run
 
     con = duckdb.connect(str(warehouse))
     init_warehouse(con)
@@ -174,16 +174,16 @@ def load_warehouse(data: Path, warehouse: Path) -> None:
 
 def build_previous_night(warehouse: Path) -> None:
     """D - 1 as the nightly run left it: its activity (computed in full: no day before) and RFM."""
-    from pipelines.config import load_rules
-    from pipelines.segmentation import build_step, params_for
-    from pipelines.sql import load_sql, run
+    from pipelines.core.config import load_rules
+    from pipelines.customer.segmentation import build_step, params_for
+    from pipelines.core.sql import load_sql, run
 
     con = _duckdb(warehouse)
     params = {**params_for(load_rules())}
     previous = AS_OF - timedelta(days=1)
     build_step(con, "int_customer_activity", previous, params)
     # customer_rfm reads int_customer_day only when M is AUM; the table must exist.
-    run(con, f"create table if not exists int_customer_day as select * from ({load_sql('int/int_customer_day')}) limit 0",
+    run(con, f"create table if not exists int_customer_day as select * from ({load_sql('int/customer/int_customer_day')}) limit 0",
         {**params, "as_of_date": previous})
     build_step(con, "customer_rfm", previous, params)
     # The account state as D - 1 left it, put back before each timed night (a night moves it to D).
@@ -232,7 +232,7 @@ def _duckdb(warehouse: Path):
 # Each runner does its imports and set-up and returns the work to time.
 
 def _clear_date(con, tables: tuple[str, ...]) -> None:
-    from pipelines.sql import run
+    from pipelines.core.sql import run
 
     for table in tables:
         run(con, f"delete from {table} where as_of_date = $d", {"d": AS_OF})
@@ -240,10 +240,10 @@ def _clear_date(con, tables: tuple[str, ...]) -> None:
 
 
 def prepare_pipeline(warehouse: Path, data: Path, out: Path, tables: tuple[str, ...], full: bool = False):
-    from pipelines.activity import TABLE, build_activity
-    from pipelines.config import load_rules
-    from pipelines.segmentation import build_step, params_for
-    from pipelines.sql import one
+    from pipelines.customer.activity import TABLE, build_activity
+    from pipelines.core.config import load_rules
+    from pipelines.customer.segmentation import build_step, params_for
+    from pipelines.core.sql import one
 
     con = _duckdb(warehouse)
     params = params_for(load_rules())
@@ -273,7 +273,7 @@ def prepare_pipeline(warehouse: Path, data: Path, out: Path, tables: tuple[str, 
 
 
 def prepare_write_floor(warehouse: Path, data: Path, out: Path):
-    from pipelines.sql import run
+    from pipelines.core.sql import run
 
     con = _duckdb(warehouse)
     for table in NIGHTLY_TABLES:
@@ -293,7 +293,7 @@ def prepare_write_floor(warehouse: Path, data: Path, out: Path):
 
 
 def prepare_duckdb_hand(warehouse: Path, data: Path, out: Path):
-    from pipelines.sql import run
+    from pipelines.core.sql import run
 
     con = _duckdb(warehouse)
 

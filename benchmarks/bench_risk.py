@@ -110,8 +110,8 @@ def evaluate(path: Path, day: date) -> dict:
     """One night's alert rules, in this process: wall and peak RSS."""
     import duckdb
 
-    from pipelines.config import load_rules
-    from pipelines.risk_reports import build_alert_findings
+    from pipelines.core.config import load_rules
+    from pipelines.risk.reports import build_alert_findings
 
     rules = load_rules()
     con = duckdb.connect(str(path))

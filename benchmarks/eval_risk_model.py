@@ -16,11 +16,11 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.config import load_rules
+from pipelines.core.config import load_rules
 from pipelines.generator import generate
 from pipelines.ingestion.ingest import ingest_date, init_warehouse
-from pipelines.risk_reports import build_risk_transactions
-from pipelines.risk_scoring import train
+from pipelines.risk.reports import build_risk_transactions
+from pipelines.risk.scoring import train
 
 
 def build_history(root: Path, customers: int, start: date, end: date, seed: int) -> duckdb.DuckDBPyConnection:

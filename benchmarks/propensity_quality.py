@@ -6,7 +6,7 @@ Generated: a year (2025, Parquet, seed 42) loaded into staging, segmentation and
 built on every month end, the training job's code run as of 2025-12-31 (train on Jan..Jun month
 ends, evaluate on Sep 30), and next to each family's out-of-time AUC the oracle AUC: the planted
 appetite_<family> of the same evaluation rows scored as if it were the model.
-Bank Marketing: the adapter (pipelines/realdata/bank_marketing.py), held-out and out-of-time.
+Bank Marketing: the adapter (pipelines/ingestion/realdata/bank_marketing.py), held-out and out-of-time.
 Writes <out>/quality.json and prints markdown tables."""
 
 from __future__ import annotations
@@ -28,13 +28,13 @@ import duckdb  # noqa: E402
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
-from models import propensity as pm  # noqa: E402
-from pipelines.config import load_rules  # noqa: E402
-from tests.generated_kit import load_landing  # noqa: E402
+from models.propensity import classifier as pm  # noqa: E402
+from pipelines.core.config import load_rules  # noqa: E402
+from tests.kit.generated import load_landing  # noqa: E402
 from pipelines.ingestion.ingest import init_warehouse  # noqa: E402
-from pipelines.propensity import build_features, family_rows, score_date, train_all, training_set  # noqa: E402
-from pipelines.realdata import bank_marketing as bm  # noqa: E402
-from pipelines.segmentation import build_date  # noqa: E402
+from pipelines.propensity.build import build_features, family_rows, score_date, train_all, training_set  # noqa: E402
+from pipelines.ingestion.realdata import bank_marketing as bm  # noqa: E402
+from pipelines.customer.segmentation import build_date  # noqa: E402
 
 START, END = date(2025, 1, 1), date(2025, 12, 31)
 BANK_FULL = ROOT.parent / "shared" / "data" / "bank_marketing" / "bank-full.csv"
@@ -113,7 +113,7 @@ def generated_quality(out: Path, customers: int, models: Path) -> dict:
 def bank_marketing_quality() -> dict:
     if not BANK_FULL.exists():
         return {"skipped": f"{BANK_FULL} absent"}
-    from pipelines.propensity import train_family
+    from pipelines.propensity.build import train_family
 
     rules = load_rules()
     clients = bm.load(BANK_FULL, rules["lifecycle"]["age_band_edges"])

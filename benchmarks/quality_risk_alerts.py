@@ -20,12 +20,12 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipelines.adapters.amlsim import evaluate_alerts, scaled_rules  # noqa: E402
-from pipelines.config import load_rules  # noqa: E402
+from pipelines.ingestion.adapters.amlsim import evaluate_alerts, scaled_rules  # noqa: E402
+from pipelines.core.config import load_rules  # noqa: E402
 from pipelines.generator import generate  # noqa: E402
 from pipelines.ingestion.ingest import init_warehouse  # noqa: E402
-from pipelines.risk_quality import build_history, planted_quality  # noqa: E402
-from tests.generated_kit import load_landing  # noqa: E402
+from pipelines.risk.quality import build_history, planted_quality  # noqa: E402
+from tests.kit.generated import load_landing  # noqa: E402
 
 AMLSIM = Path(__file__).resolve().parents[2] / "shared" / "data" / "amlsim_20k_fanin200"
 

@@ -10,7 +10,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from pipelines.resources import DEFAULTS
+from pipelines.core.resources import DEFAULTS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -120,8 +120,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             print(f"  - {message}", file=sys.stderr)
         return 1
     from models.store import list_versions
-    from pipelines.propensity import model_name
-    from models.features import FAMILIES
+    from pipelines.propensity.build import model_name
+    from models.propensity.features import FAMILIES
 
     for family in FAMILIES:
         versions = list_versions(Path(args.models), model_name(family))

@@ -2,16 +2,16 @@
 
 import dagster as dg
 
-from assets import crm, customer_360, ingestion, loyalty, propensity, publishing, risk, segmentation
+from assets import customer, ingestion, propensity, publishing, relationship, risk
 from assets.checks import contract_check
 from assets.registry import PUBLISHED_TABLES
-from pipelines.contracts import output_contracts
-from pipelines.jobs import nightly_job, training_job
-from pipelines.resources import build_resources
-from pipelines.schedules import nightly_schedule, training_schedule
-from pipelines.sensors import landing_sensor
+from pipelines.core.contracts import output_contracts
+from pipelines.orchestration.jobs import nightly_job, training_job
+from pipelines.core.resources import build_resources
+from pipelines.orchestration.schedules import nightly_schedule, training_schedule
+from pipelines.orchestration.sensors import landing_sensor
 
-ASSET_MODULES = [ingestion, risk, segmentation, propensity, loyalty, customer_360, crm, publishing]
+ASSET_MODULES = [ingestion, customer, propensity, risk, relationship, publishing]
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules(ASSET_MODULES),

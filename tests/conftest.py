@@ -9,9 +9,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import duckdb
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 
-from pipelines.config import load_rules  # noqa: E402
+from pipelines.core.config import load_rules  # noqa: E402
 from pipelines.ingestion.ingest import ingest_date, init_warehouse  # noqa: E402
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 from tqdm import tqdm
 
-from pipelines.contracts import CONTRACTS_DIR
+from pipelines.core.contracts import CONTRACTS_DIR
 from pipelines.generator.counterparties import Pools
 from pipelines.generator.frames import Frames, write
 from pipelines.generator.params import FX_START

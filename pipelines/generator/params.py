@@ -1,7 +1,7 @@
 """The shape of the demo bank: product families, rates and amounts the generator draws from.
 
 These are demo-data assumptions, not pipeline rules (the pipeline's rules live in
-pipelines/config/rules.yaml); the regulatory thresholds the planted patterns sit on are the
+pipelines/core/config/rules.yaml); the regulatory thresholds the planted patterns sit on are the
 PBOC large-value standards quoted in shared/spec/rules.md."""
 
 from __future__ import annotations

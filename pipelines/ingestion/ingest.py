@@ -9,13 +9,13 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.contracts import LOAD_ORDER, CONTRACTS_DIR, Contract, input_contracts, quote_ident as q
+from pipelines.core.contracts import LOAD_ORDER, CONTRACTS_DIR, Contract, input_contracts, quote_ident as q
 from pipelines.ingestion.errors import IngestionError
 from pipelines.ingestion.landing import find_file
 from pipelines.ingestion.profiles import SourceProfile, profile_for
 from pipelines.ingestion.reader import LandedFile
 from pipelines.ingestion.staging import FileReport, load_files, staging_ddl, staging_table
-from pipelines.sql import load_sql, one, transaction
+from pipelines.core.sql import load_sql, one, transaction
 
 DEFAULT_PRODUCTS = CONTRACTS_DIR / "reference" / "products.csv"
 

@@ -13,12 +13,12 @@ from datetime import date
 
 import duckdb
 
-from pipelines.contracts import Contract, quote_ident as q
+from pipelines.core.contracts import Contract, quote_ident as q
 from pipelines.ingestion.errors import IngestionError
 from pipelines.ingestion.landing import sha256_of
 from pipelines.ingestion.profiles import SourceProfile
 from pipelines.ingestion.reader import LandedFile, read_groups, read_raw
-from pipelines.sql import load_sql, run
+from pipelines.core.sql import load_sql, run
 from pipelines.ingestion.typing_sql import broken, canonical_text, typed_value, violations
 
 KEEP_EXTRA_COLUMNS = {"customers"}  # the contract keeps further customer columns as attributes

@@ -3,7 +3,7 @@ those YAML files (config), quoted; data only ever reaches DuckDB as parameters."
 
 from __future__ import annotations
 
-from pipelines.contracts import Column, Contract, quote_ident as q, quote_literal as lit
+from pipelines.core.contracts import Column, Contract, quote_ident as q, quote_literal as lit
 from pipelines.ingestion.profiles import SourceProfile
 
 TRUTHY = ("true", "t", "1", "y", "yes")

@@ -1,0 +1,81 @@
+"""crm_tasks of one business date: the tasks relationship managers act on (sql/marts/crm_tasks.sql)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+
+from pipelines.relationship.care import feedback_params, festival_dates
+from pipelines.core.config import whole_number
+from pipelines.core.contract_tables import ensure_contract_table
+from pipelines.core.contracts import output_contracts
+from pipelines.relationship.loyalty import loyalty_rules
+from pipelines.core.engine import replace_date
+from pipelines.core.engine import DateRange
+
+# The marts crm_tasks reads; assets/crm.py declares them as the asset's deps.
+UPSTREAM = ("customer_risk", "risk_alerts", "customer_lifecycle", "next_best_offer", "customer_loyalty")
+
+
+def crm_task_params(rules: dict, as_of_date: date) -> dict:
+    tasks, care = rules["crm_tasks"], rules["care"]
+    review, complaint = tasks["risk_review"], tasks["complaint_follow_up"]["priority"]
+    cadence = care["contact_cadence_days"]
+    contact_priority = tasks["contact_due"]["priority"]
+    if set(cadence) != set(contact_priority):
+        raise ValueError("crm_tasks.contact_due.priority must name exactly the tiers of care.contact_cadence_days")
+    actions = tasks["lifecycle_action"]["actions"]
+    upgrade, expiry = tasks["loyalty_tier_upgrade"], tasks["points_expiry_reminder"]
+    min_points = whole_number(expiry, "min_points", "crm_tasks.points_expiry_reminder.", 1)
+    priorities = [*review["priority"].values(), *contact_priority.values(), *actions.values(), *complaint.values(),
+                  tasks["birthday_greeting"]["priority"], tasks["festival_greeting"]["priority"],
+                  tasks["offer"]["priority"], upgrade["priority"], expiry["priority"]]
+    missing = sorted(set(priorities) - set(tasks["due_days"]))
+    if missing:
+        raise ValueError(f"crm_tasks.due_days: no days for priority {', '.join(missing)}")
+    loyalty = loyalty_rules(rules)
+    return {
+        "as_of_date": as_of_date,
+        "due_days": [{"priority": k, "days": int(v)} for k, v in tasks["due_days"].items()],
+        "review_grades": list(rules["risk"]["review_grades"]),
+        "alert_severities": list(review["alert_severities"]),
+        "grade_priority": review["priority"]["grade"],
+        "alert_priority": review["priority"]["alert"],
+        "cadence": [{"tier": t, "days": int(d), "priority": contact_priority[t]} for t, d in cadence.items()],
+        "contact_kinds": list(care["contact_kinds"]),
+        "uncounted_outcomes": list(care["uncounted_outcomes"]),
+        "birthday_priority": tasks["birthday_greeting"]["priority"],
+        "birthday_days_ahead": int(care["birthday_days_ahead"]),
+        "festival_priority": tasks["festival_greeting"]["priority"],
+        "festival_days_ahead": int(care["festival_days_ahead"]),
+        "festivals": festival_dates(care["festivals"], [as_of_date.year, as_of_date.year + 1]),
+        "lifecycle_actions": [{"action": a, "priority": p} for a, p in actions.items()],
+        "lifecycle_window_days": int(tasks["lifecycle_action"]["stage_window_days"]),
+        "offer_priority": tasks["offer"]["priority"],
+        "offer_min_probability": float(tasks["offer"]["min_probability"]),
+        **feedback_params(rules),
+        "complaint_open_priority": complaint["open"],
+        "complaint_overdue_priority": complaint["overdue"],
+        "tier_names": loyalty["tier_names"],
+        "tier_perks": loyalty["tier_perks"],
+        "upgrade_priority": upgrade["priority"],
+        "expiry_priority": expiry["priority"],
+        "expiry_min_points": min_points,
+        "expiring_soon_days": loyalty["expiring_soon_days"],
+        "consent_kinds": list(tasks["consent_kinds"]),
+        "rm_kinds": list(tasks["rm_kinds"]),
+        "capped_kinds": list(tasks["capped_kinds"]),
+        "max_tasks_per_rm": int(tasks["max_tasks_per_rm"]),
+    }
+
+
+def build_crm_tasks(con: duckdb.DuckDBPyConnection, as_of_date: date, rules: dict) -> int:
+    contracts = output_contracts()
+    for table in (*UPSTREAM, "crm_tasks"):
+        ensure_contract_table(con, contracts[table])
+    return replace_date(con, "crm_tasks", "marts/relationship/crm_tasks", crm_task_params(rules, as_of_date))
+
+
+def build_crm_tasks_range(con: duckdb.DuckDBPyConnection, dates: DateRange, rules: dict) -> int:
+    return sum(build_crm_tasks(con, day, rules) for day in dates.days)
