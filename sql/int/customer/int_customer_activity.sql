@@ -9,8 +9,7 @@
 -- Point in time: a transaction counts on D only when delivered on or before D, so it is in a
 -- window from greatest(its day, its delivery) to its day + window - 1.
 --
--- Set-based over the range without a customer x date x transaction join: transactions grouped
--- by (account, day, first day seen); every window of every account computed directly on
+-- Set-based over the range without a customer x date x transaction join: every window of every account computed directly on
 -- $date_from (the anchor), then only the changes inside the range (a group entering or leaving a
 -- window) as +/- events, summed cumulatively per account. Each account's values hold from one
 -- change to the next, so a night (a range of one) is the anchor alone: one pass over a window of
@@ -21,8 +20,10 @@ business_dates as (
     select unnest(generate_series($date_from::date, $date_to::date, interval 1 day))::date as as_of_date
 ),
 
-counted_transactions as (
-    select account_id, txn_ts::date as txn_day, greatest(txn_ts::date, business_date) as seen_day, amount_reporting
+-- Grouping by (account, day, day seen) first would not pay: nearly every transaction is its own group.
+counted_transactions as materialized (
+    select account_id, txn_ts::date as txn_day, greatest(txn_ts::date, business_date) as seen_day,
+           1 as n, amount_reporting as amount
     from stg_transactions
     where business_date <= $date_to
       and txn_ts >= cast($date_from::date - greatest($rfm_window_days, 2 * $trend_window_days, $dormant_days) + 1 as timestamp)
@@ -30,13 +31,7 @@ counted_transactions as (
       and list_contains($counted_txn_types, txn_type)
 ),
 
-account_days as (
-    select account_id, txn_day, seen_day, count(*) as n, sum(amount_reporting) as amount
-    from counted_transactions
-    group by all
-),
-
--- The first and last date each group is in each window (empty when first > last).
+-- The first and last date each transaction is in each window (empty when first > last).
 group_windows as (
     select
         account_id, txn_day, n, amount,
@@ -44,7 +39,7 @@ group_windows as (
         seen_day as recent_first, txn_day + $trend_window_days - 1 as recent_last,
         greatest(seen_day, txn_day + $trend_window_days) as prior_first, txn_day + 2 * $trend_window_days - 1 as prior_last,
         seen_day as dormancy_first, txn_day + $dormant_days - 1 as dormancy_last
-    from account_days
+    from counted_transactions
 ),
 
 anchor as (
