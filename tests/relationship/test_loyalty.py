@@ -11,7 +11,8 @@ from datetime import date, timedelta
 import dagster as dg
 import pytest
 
-from assets.loyalty import customer_loyalty
+from assets.relationship import customer_loyalty
+from pipelines.core.config import RulesResource
 from pipelines.core.config import load_rules
 from pipelines.core.contracts import output_contracts
 from pipelines.relationship.loyalty import LEDGER, LoyaltyConfigError, build_loyalty, loyalty_rules, window_bounds
@@ -212,7 +213,7 @@ def test_the_asset_materializes_with_a_tier_distribution(tmp_path):
     build_date(con, D, RULES)
     con.close()
     result = dg.materialize([customer_loyalty], partition_key=str(D), resources={
-        "warehouse": WarehouseResource(path=str(tmp_path / "warehouse.duckdb"))})
+        "warehouse": WarehouseResource(path=str(tmp_path / "warehouse.duckdb")), "rules": RulesResource()})
     assert result.success
     metadata = result.asset_materializations_for_node("customer_loyalty")[0].metadata
     assert metadata["rows"].value == 3 and metadata["points_balance"].value == 2000
