@@ -29,18 +29,35 @@ account_versions as (
     qualify row_number() over (partition by account_id, business_date order by _line desc) = 1
 ),
 
+-- Products are a handful of rows: an interval join (each version until the next) plans better
+-- than an ASOF join here.
 product_versions as (
-    select product_code, business_date, product_family
-    from stg_products
-    where business_date <= $date_to
-    qualify row_number() over (partition by product_code, business_date order by _line desc) = 1
+    select product_code, business_date as valid_from, product_family,
+           coalesce(lead(business_date) over (partition by product_code order by business_date), 'infinity'::date)
+               as valid_to
+    from (select * from stg_products
+          where business_date <= $date_to
+          qualify row_number() over (partition by product_code, business_date order by _line desc) = 1)
 ),
 
+-- Each grid row takes the latest version delivered by its date: versions and grid rows in one
+-- order, a version before the grid rows of its day, carried forward (a forward fill plans as one
+-- sort; an ASOF join from a derived grid is sometimes planned as a nested loop).
 customer_state as (
-    select d.as_of_date, c.customer_id, c.customer_type, c.onboard_date, c.annual_income
-    from (select customer_id, min(business_date) as known_from from customer_versions group by customer_id) k
-    join business_dates d on d.as_of_date >= k.known_from
-    asof join customer_versions c on c.customer_id = k.customer_id and d.as_of_date >= c.business_date
+    select as_of_date, customer_id, v.customer_type, v.onboard_date, v.annual_income
+    from (
+        select customer_id, as_of_date,
+               last_value(version ignore nulls) over (partition by customer_id order by day, as_of_date nulls first
+                                                      rows unbounded preceding) as v
+        from (select customer_id, business_date as day, null::date as as_of_date,
+                     struct_pack(customer_type, onboard_date, annual_income) as version
+              from customer_versions
+              union all
+              select k.customer_id, d.as_of_date, d.as_of_date, null
+              from (select customer_id, min(business_date) as known_from from customer_versions group by customer_id) k
+              join business_dates d on d.as_of_date >= k.known_from)
+    )
+    where as_of_date is not null
 ),
 
 account_dates as (
@@ -50,17 +67,27 @@ account_dates as (
 ),
 
 account_owned as (
-    select ad.as_of_date, a.account_id, a.customer_id, a.product_code, a.credit_limit,
-           a.open_date <= ad.as_of_date and coalesce(a.status, 'active') <> 'closed'
-               and (a.close_date is null or a.close_date > ad.as_of_date) as is_open
-    from account_dates ad
-    asof join account_versions a on a.account_id = ad.account_id and ad.as_of_date >= a.business_date
+    select as_of_date, account_id, v.customer_id, v.product_code, v.credit_limit,
+           v.open_date <= as_of_date and coalesce(v.status, 'active') <> 'closed'
+               and (v.close_date is null or v.close_date > as_of_date) as is_open
+    from (
+        select account_id, as_of_date,
+               last_value(version ignore nulls) over (partition by account_id order by day, as_of_date nulls first
+                                                      rows unbounded preceding) as v
+        from (select account_id, business_date as day, null::date as as_of_date,
+                     struct_pack(customer_id, product_code, open_date, close_date, status, credit_limit) as version
+              from account_versions
+              union all
+              select account_id, as_of_date, as_of_date, null from account_dates)
+    )
+    where as_of_date is not null
 ),
 
 account_state as (
     select a.*, p.product_family
     from account_owned a
-    asof left join product_versions p on p.product_code = a.product_code and a.as_of_date >= p.business_date
+    left join product_versions p
+        on p.product_code = a.product_code and a.as_of_date >= p.valid_from and a.as_of_date < p.valid_to
 ),
 
 credit_accounts as (
@@ -121,21 +148,23 @@ balance_rows as (
       and greatest(balance_date, business_date) < balance_date + $behaviour_window_days
 ),
 
--- The newest balance visible by each day (ties on its day: any, as arg_max).
-balance_newest as (
-    select distinct on (account_id, visible_from)
-        account_id, visible_from,
-        max(balance_date) over visible as balance_date,
-        arg_max(balance, balance_date) over visible as balance
-    from balance_rows
-    window visible as (partition by account_id order by visible_from)
-),
-
+-- The newest balance visible by each date (ties on its day: any, as arg_max), carried forward
+-- onto the (account, date) grid; kept while it is in the window.
 latest_balance as (
-    select ad.as_of_date, ad.account_id, b.balance
-    from account_dates ad
-    asof join balance_newest b on b.account_id = ad.account_id and ad.as_of_date >= b.visible_from
-    where b.balance_date > ad.as_of_date - $behaviour_window_days
+    select as_of_date, account_id, newest.balance
+    from (
+        select account_id, as_of_date,
+               last_value(newest ignore nulls) over (partition by account_id order by day, as_of_date nulls first
+                                                     rows unbounded preceding) as newest
+        from (select account_id, visible_from as day, null::date as as_of_date,
+                     struct_pack(balance_date := max(balance_date) over visible,
+                                 balance := arg_max(balance, balance_date) over visible) as newest
+              from balance_rows
+              window visible as (partition by account_id order by visible_from)
+              union all
+              select account_id, as_of_date, as_of_date, null from account_dates)
+    )
+    where as_of_date is not null and newest.balance_date > as_of_date - $behaviour_window_days
 ),
 
 balance_events as (
