@@ -141,7 +141,8 @@ latest_performance as (
 -- A balance row is in a date's window from the later of its day and its delivery, for
 -- $behaviour_window_days days.
 balance_rows as (
-    select account_id, balance_date, balance, greatest(balance_date, business_date) as visible_from
+    select account_id, balance_date, balance, greatest(balance_date, business_date) as visible_from,
+           balance::decimal(38, 2) * balance::decimal(38, 2) as square
     from stg_balances
     where business_date <= $date_to
       and balance_date <= $date_to and balance_date > $date_from - $behaviour_window_days
@@ -169,10 +170,9 @@ latest_balance as (
 
 balance_events as (
     select account_id, day, sum(n) as n, sum(x) as x, sum(xx) as xx
-    from (select account_id, visible_from as day, 1 as n, balance as x, balance * balance as xx from balance_rows
+    from (select account_id, visible_from as day, 1 as n, balance as x, square as xx from balance_rows
           union all
-          select account_id, balance_date + $behaviour_window_days, -1, -balance, -(balance * balance)
-          from balance_rows)
+          select account_id, balance_date + $behaviour_window_days, -1, -balance, -square from balance_rows)
     group by account_id, day
 ),
 
