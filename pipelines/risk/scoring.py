@@ -48,7 +48,8 @@ def scale_of(rules: dict) -> rm.Scale:
 
 
 def build_features(con: duckdb.DuckDBPyConnection, dates: DateRange, rules: dict) -> int:
-    return replace_range(con, "int_risk_features", "int/risk/int_risk_features", feature_params(rules), dates)
+    return replace_range(con, "int_risk_features", "int/risk/int_risk_features",
+                         {**feature_params(rules), "step_days": 1}, dates)
 
 
 def _frame(con, query: str, params: dict) -> pl.DataFrame:
@@ -218,17 +219,20 @@ def observation_dates(first: date, last: date, rules: dict) -> list[date]:
 
 
 def training_frame(con, dates: list[date], rules: dict) -> pl.DataFrame:
-    """Features (point in time) and outcome of every credit customer on each observation date: the
-    range's features over the observation span (kept on the observation dates) joined with the
-    labels of every observation date, in one query."""
+    """Features (point in time) and outcome of every credit customer on each observation date, in
+    one query: the features SQL over the observation dates (evenly spaced: every step from the
+    first) joined with their labels."""
     if not dates:
         return pl.DataFrame()
-    span = DateRange.of(dates)
+    span, step = DateRange.of(dates), rules["risk"]["training"]["observation_step_days"]
+    if sorted(dates) != span.days[::step]:
+        raise ValueError(f"observation dates must be every {step} days from the first: {dates}")
     query = (f"with features as ({load_sql('int/risk/int_risk_features')}), "
              f"labels as ({load_sql('int/risk/int_risk_labels')}) "
              "select f.*, l.defaulted from features f join labels l using (as_of_date, customer_id) "
              "order by as_of_date, customer_id")
-    return _frame(con, query, {**feature_params(rules), **span.params, "observation_dates": sorted(dates)})
+    return _frame(con, query, {**feature_params(rules), **span.params, "step_days": step,
+                               "observation_dates": sorted(dates)})
 
 
 def train(con, first: date, last: date, rules: dict) -> tuple[rm.Scorecard, dict]:

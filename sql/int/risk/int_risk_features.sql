@@ -1,5 +1,6 @@
 -- One row per customer known on a business date of [$date_from, $date_to] (delivered on or before
--- it): the point-in-time features of the risk score. Only rows delivered on or before the date
+-- it), every $step_days days (1 nightly; the training's observation step for the PD model): the
+-- point-in-time features of the risk score. Only rows delivered on or before the date
 -- and describing days on or before it are read, so the features of a past observation date are
 -- what a nightly run on that date saw (the PD model trains on exactly these). A customer without
 -- a credit product has null credit features (a bin of their own in the scorecard).
@@ -11,7 +12,8 @@
 with
 
 business_dates as (
-    select unnest(generate_series($date_from::date, $date_to::date, interval 1 day))::date as as_of_date
+    select unnest(generate_series($date_from::date, $date_to::date, to_days(cast($step_days as integer))))::date
+        as as_of_date
 ),
 
 -- The last line of each delivery wins, as in a per-date read.
@@ -108,15 +110,12 @@ performance_versions as (
 ),
 
 performance_current as (
-    select account_id, performance_date, days_past_due, outstanding,
-           unnest(generate_series(greatest(business_date, performance_date, $date_from::date),
-                                  least(coalesce(replaced_on - 1, $date_to::date),
-                                        performance_date + $delinquency_window_days - 1, $date_to::date),
-                                  interval 1 day))::date as as_of_date
-    from performance_versions
-    where greatest(business_date, performance_date, $date_from::date)
-          <= least(coalesce(replaced_on - 1, $date_to::date), performance_date + $delinquency_window_days - 1,
-                   $date_to::date)
+    select d.as_of_date, p.account_id, p.performance_date, p.days_past_due, p.outstanding
+    from performance_versions p
+    join business_dates d
+        on d.as_of_date >= greatest(p.business_date, p.performance_date)
+       and d.as_of_date <= least(coalesce(p.replaced_on - 1, $date_to::date),
+                                 p.performance_date + $delinquency_window_days - 1)
 ),
 
 delinquency as (
