@@ -14,8 +14,9 @@
 -- Every business date of [$date_from, $date_to] is judged as a night would: on the flows
 -- delivered by then of its own window (episodes start where the window does), so each judged
 -- (date, customer) is its own partition. A finding open on a date has evidence in its last
--- $open_days days, so a credit of $min_credit or more at most $window_hours before them: only
--- customers with one are judged.
+-- $open_days days, so a flagged credit at most $window_hours before them: only customers with a
+-- credit there that would be flagged counting every debit of the range (a date counts only those
+-- delivered by then, never more) are judged.
 with
 
 business_dates as (
@@ -41,14 +42,26 @@ history_start as (
     group by d.as_of_date
 ),
 
+could_flag as (
+    select *
+    from (
+        select
+            *,
+            sum(case when direction = 'debit' then greatest(amount_reporting, 0) else 0 end) over (
+                partition by customer_id order by txn_ts
+                range between current row and to_hours(cast($window_hours as integer)) following) as out_after_any
+        from all_flows
+    )
+    where direction = 'credit' and amount_reporting >= $min_credit and out_after_any >= $out_share * amount_reporting
+),
+
 judged as (
     select distinct d.as_of_date, c.customer_id
-    from all_flows c
+    from could_flag c
     join business_dates d
         on c.delivered_on <= d.as_of_date
        and c.txn_ts >= cast(d.as_of_date - $open_days + 1 as timestamp) - to_hours(cast($window_hours as integer))
        and c.txn_ts < cast(d.as_of_date + 1 as timestamp)
-    where c.direction = 'credit' and c.amount_reporting >= $min_credit
 ),
 
 flows as (
