@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from models.risk import scorecard as rm
 from models.store import ModelStoreError, latest_approved, load_model
@@ -89,10 +90,11 @@ def score(frame: pl.DataFrame, model: ScoringModel, rules: dict) -> pl.DataFrame
         "pd_12m": np.round(pd, 6),
         "score": points,
         "grade": rm.grade(points, r["grades"]).astype(str),
-        "score_method": [model.method] * frame.height,
-        "model_version": [model.version] * frame.height,
-        "reasons": why,
-    }, schema_overrides={"reasons": pl.List(pl.String)})
+        "score_method": pl.repeat(model.method, frame.height, eager=True),
+        "model_version": pl.repeat(model.version, frame.height, eager=True),
+        # Through Arrow: polars builds a Series per row from Python lists (seconds on a year of rows).
+        "reasons": pl.from_arrow(pa.array(why, type=pa.list_(pa.string()))),
+    })
 
 
 def _replace_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, dates: DateRange) -> int:
