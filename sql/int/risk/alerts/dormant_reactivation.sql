@@ -35,11 +35,26 @@ account_days as (
     group by account_id, txn_day
 ),
 
+-- The earliest recent day a candidate pair has (delivered by its date) has no day delivered by
+-- its own day in the span before it: its previous active day is that far back, or was delivered
+-- after it (kept, to be judged below). Only such days start pairs: a busy account never does.
+reactivation_days as (
+    select *
+    from (select *,
+                 lag(txn_day) over by_day as previous_day,
+                 lag(first_delivered) over by_day as previous_delivered
+          from account_days
+          window by_day as (partition by account_id order by txn_day))
+    where previous_day is null
+       or txn_day - previous_day > $dormant_days - $open_days - $window_days - 2
+       or previous_delivered > txn_day
+),
+
 recent_pairs as (
     select distinct account_id, unnest(generate_series(greatest(txn_day, first_delivered, $date_from::date),
                                                        least(txn_day + $open_days + $window_days, $date_to::date),
                                                        interval 1 day))::date as as_of_date
-    from account_days
+    from reactivation_days
     where greatest(txn_day, first_delivered, $date_from::date) <= least(txn_day + $open_days + $window_days, $date_to::date)
 ),
 
