@@ -111,6 +111,7 @@ def evaluate(path: Path, day: date) -> dict:
     import duckdb
 
     from pipelines.core.config import load_rules
+    from pipelines.core.engine import DateRange
     from pipelines.risk.reports import build_alert_findings
 
     rules = load_rules()
@@ -119,7 +120,7 @@ def evaluate(path: Path, day: date) -> dict:
     con.execute("set temp_directory = $t", {"t": str(path.parent / ".duckdb_tmp")})
     before = rss_mb()
     began = time.perf_counter()
-    findings = build_alert_findings(con, day, rules)
+    findings = build_alert_findings(con, DateRange(day, day), rules)
     wall = time.perf_counter() - began
     loaded = con.sql("select count(*) from int_risk_transactions where as_of_date <= $d", params={"d": day}).fetchall()[0][0]
     per_rule = dict(con.sql("select rule_id, count(*) from int_alert_findings where as_of_date = $d group by 1 order by 1",

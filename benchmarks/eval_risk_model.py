@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.core.config import load_rules
+from pipelines.core.engine import DateRange
 from pipelines.generator import generate
 from pipelines.ingestion.ingest import ingest_date, init_warehouse
 from pipelines.risk.reports import build_risk_transactions
@@ -31,8 +32,8 @@ def build_history(root: Path, customers: int, start: date, end: date, seed: int)
     day = start
     while day <= end:
         ingest_date(con, root / "landing", day, rules, "eval", "salt")
-        build_risk_transactions(con, day, rules)
         day += timedelta(days=1)
+    build_risk_transactions(con, DateRange(start, end), rules)
     return con
 
 

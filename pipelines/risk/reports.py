@@ -1,6 +1,7 @@
-"""Large-value reports and suspicious-pattern alerts of one business date (set-based SQL in sql/).
+"""Large-value reports and suspicious-pattern alerts over a range of business dates (set-based SQL
+in sql/: every query judges the whole range at once; one date is a range of one).
 
-Dagster assets call these per date; tests and benchmarks call them directly."""
+Dagster assets call build_reports; tests and benchmarks call the steps directly."""
 
 from __future__ import annotations
 
@@ -10,9 +11,8 @@ import duckdb
 
 from pipelines.core.contract_tables import ensure_contract_table
 from pipelines.core.contracts import output_contracts, quote_ident as q
-from pipelines.core.engine import count_date, replace_date
+from pipelines.core.engine import DateRange, count_range, replace_range
 from pipelines.core.sql import load_sql, one, run, transaction
-from pipelines.core.engine import DateRange
 
 LARGE_VALUE_STANDARDS = ("cash", "non_natural_transfer", "natural_domestic_transfer", "natural_cross_border_transfer")
 ALERT_TYPES = ("structuring", "rapid_in_out", "frequent_cash", "dormant_reactivation", "large_vs_history")
@@ -70,43 +70,34 @@ def alert_params(rules: dict, rule: dict) -> dict:
     }
 
 
-def build_risk_transactions(con: duckdb.DuckDBPyConnection, as_of_date: date, rules: dict) -> int:
-    params = {"as_of_date": as_of_date, "reporting_currency": rules["reporting"]["currency"]}
-    return replace_date(con, "int_risk_transactions", "int/risk/int_risk_transactions", params)
+def build_risk_transactions(con: duckdb.DuckDBPyConnection, dates: DateRange, rules: dict) -> int:
+    return replace_range(con, "int_risk_transactions", "int/risk/int_risk_transactions",
+                         {"reporting_currency": rules["reporting"]["currency"]}, dates)
 
 
-def build_large_value_reports(con: duckdb.DuckDBPyConnection, as_of_date: date, rules: dict) -> int:
+def build_large_value_reports(con: duckdb.DuckDBPyConnection, dates: DateRange, rules: dict) -> int:
     ensure_contract_table(con, output_contracts()["large_value_reports"])
-    return replace_date(con, "large_value_reports", "marts/risk/large_value_reports",
-                        {**large_value_params(rules), "as_of_date": as_of_date})
+    return replace_range(con, "large_value_reports", "marts/risk/large_value_reports", large_value_params(rules),
+                         dates)
 
 
-def build_alert_findings(con: duckdb.DuckDBPyConnection, as_of_date: date, rules: dict) -> int:
-    """Every enabled rule's findings of the date into int_alert_findings (one transaction)."""
+def build_alert_findings(con: duckdb.DuckDBPyConnection, dates: DateRange, rules: dict) -> int:
+    """Every enabled rule's findings of the range into int_alert_findings (one statement per rule,
+    one transaction)."""
     run(con, load_sql("int/risk/int_alert_findings_ddl"))
     with transaction(con):
-        run(con, "delete from int_alert_findings where as_of_date = $as_of_date", {"as_of_date": as_of_date})
+        run(con, "delete from int_alert_findings where as_of_date between $date_from and $date_to", dates.params)
         for rule in alert_rules(rules):
             if rule.get("enabled", True):
                 query = load_sql(f"int/risk/alerts/{rule['type']}")
-                run(con, f"insert into int_alert_findings by name {query}",
-                    {**alert_params(rules, rule), "as_of_date": as_of_date})
-    return count_date(con, "int_alert_findings", as_of_date)
+                run(con, f"insert into int_alert_findings by name {query}", {**alert_params(rules, rule), **dates.params})
+    return count_range(con, "int_alert_findings", dates)
 
 
-def build_risk_alerts(con: duckdb.DuckDBPyConnection, as_of_date: date, rules: dict) -> int:
-    build_alert_findings(con, as_of_date, rules)
+def build_risk_alerts(con: duckdb.DuckDBPyConnection, dates: DateRange, rules: dict) -> int:
+    build_alert_findings(con, dates, rules)
     ensure_contract_table(con, output_contracts()["risk_alerts"])
-    return replace_date(con, "risk_alerts", "marts/risk/risk_alerts", {"as_of_date": as_of_date})
-
-
-def build_reports_date(con: duckdb.DuckDBPyConnection, as_of_date: date, rules: dict) -> dict[str, int]:
-    """Large-value reports and alerts of one date, in dependency order."""
-    return {
-        "int_risk_transactions": build_risk_transactions(con, as_of_date, rules),
-        "large_value_reports": build_large_value_reports(con, as_of_date, rules),
-        "risk_alerts": build_risk_alerts(con, as_of_date, rules),
-    }
+    return replace_range(con, "risk_alerts", "marts/risk/risk_alerts", {}, dates)
 
 
 def evidence_gaps(con: duckdb.DuckDBPyConnection, table: str, first: date, last: date) -> int:
@@ -119,9 +110,9 @@ def evidence_gaps(con: duckdb.DuckDBPyConnection, table: str, first: date, last:
 
 
 def build_reports(con: duckdb.DuckDBPyConnection, dates: DateRange, rules: dict) -> dict[str, int]:
-    """Large-value reports and alerts over the range; rows written per table."""
-    rows = dict.fromkeys(REPORT_TABLES, 0)
-    for day in dates.days:
-        for table, n in build_reports_date(con, day, rules).items():
-            rows[table] += n
-    return rows
+    """Large-value reports and alerts over the range, in dependency order; rows written per table."""
+    return {
+        "int_risk_transactions": build_risk_transactions(con, dates, rules),
+        "large_value_reports": build_large_value_reports(con, dates, rules),
+        "risk_alerts": build_risk_alerts(con, dates, rules),
+    }

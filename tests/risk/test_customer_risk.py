@@ -13,17 +13,22 @@ import pytest
 from models.risk import scorecard as rm
 from models.store import save_model
 from pipelines.core.config import load_rules
+from pipelines.core.engine import DateRange
 from pipelines.core.contracts import output_contracts
 from pipelines.relationship.crm_tasks import build_crm_tasks
 from pipelines.publishing.snapshot import contract_violations
-from pipelines.risk.reports import build_reports_date
-from pipelines.risk.scoring import (MODEL_NAME, METHOD_MODEL, METHOD_RULES, build_features, build_scoring_date,
+from pipelines.risk.reports import build_reports
+from pipelines.risk.scoring import (MODEL_NAME, METHOD_MODEL, METHOD_RULES, build_features, build_scoring,
                                     current_model, features_of, score)
 from pipelines.customer.segmentation import build_date
 from tests.kit.warehouse import EPOCH, account, balance, customer, insert, rows, warehouse
 
 RULES = load_rules()
 D = date(2024, 6, 30)
+
+
+def one_day(day):
+    return DateRange(day, day)
 
 
 def at(day: date, hour: int = 10) -> datetime:
@@ -64,14 +69,14 @@ def con(tmp_path):
                     txn("P1", "A1", date(2024, 6, 2), 6_000.0, "card_purchase", "debit")]
     transactions += [txn(f"S2{m}", "A2", date(2024, m, 5), 5_000.0, "salary", "credit") for m in range(1, 7)]
     insert(con, "stg_transactions", transactions, D)
-    build_reports_date(con, D, RULES)
+    build_reports(con, one_day(D), RULES)
     yield con
     con.close()
 
 
 def test_features_are_exact_and_point_in_time(con):
-    build_features(con, D, RULES)
-    got = {r["customer_id"]: r for r in features_of(con, D).to_dicts()}
+    build_features(con, one_day(D), RULES)
+    got = {r["customer_id"]: r for r in features_of(con, one_day(D)).to_dicts()}
     c1 = got["C1"]
     assert (c1["has_credit"], c1["max_dpd_12m"], c1["months_delinquent_12m"], c1["current_dpd"]) == (True, 45, 2, 45)
     assert c1["utilisation"] == pytest.approx(0.95)
@@ -84,15 +89,15 @@ def test_features_are_exact_and_point_in_time(con):
     assert (c2["has_credit"], c2["max_dpd_12m"], c2["utilisation"], c2["debt_to_income"]) == (False, None, None, None)
     assert c2["income_stability"] == pytest.approx(6 / (183 / 30.4))
     # A day before the June extracts were delivered, none of them is visible.
-    build_features(con, D - timedelta(days=1), RULES)
-    early = {r["customer_id"]: r for r in features_of(con, D - timedelta(days=1)).to_dicts()}
+    build_features(con, one_day(D - timedelta(days=1)), RULES)
+    early = {r["customer_id"]: r for r in features_of(con, one_day(D - timedelta(days=1))).to_dicts()}
     assert (early["C1"]["current_dpd"], early["C1"]["utilisation"], early["C1"]["cash_intensity"]) == (0, None, 0)
 
 
 def test_rule_based_score_is_labelled_and_explained(con, tmp_path):
     model = current_model(tmp_path / "models", RULES)
     assert (model.method, model.version) == (METHOD_RULES, RULES["risk"]["rule_based"]["version"])
-    build_scoring_date(con, D, RULES, model)
+    build_scoring(con, one_day(D), RULES, model)
     got = {r["customer_id"]: r for r in rows(con, "select * from customer_risk where as_of_date = $d", {"d": D})}
     base = RULES["risk"]["rule_based"]["base_points"]
     # C1: current dpd >= 30 (-80) and >= 1 (-30), 12-month max >= 30 (-40), 2 months in arrears (-20),
@@ -110,7 +115,7 @@ def test_rule_based_score_is_labelled_and_explained(con, tmp_path):
 
 def test_monitoring_of_the_rules_compares_with_the_first_scored_date_at_first(con, tmp_path):
     model = current_model(tmp_path / "models", RULES)
-    build_scoring_date(con, D, RULES, model)
+    build_scoring(con, one_day(D), RULES, model)
     monitoring = rows(con, "select * from model_monitoring where as_of_date = $d", {"d": D})
     assert {r["subject"] for r in monitoring} == {"score", *RULES["risk"]["features"]}
     assert all(r["metric"] == "psi" and r["value"] == pytest.approx(0, abs=1e-9) and r["band"] == "stable"
@@ -136,7 +141,7 @@ def test_the_latest_approved_model_scores_and_reports_its_evaluation(con, tmp_pa
     version = trained_model(tmp_path, approved=True)
     model = current_model(tmp_path / "models", RULES)
     assert (model.method, model.version) == (METHOD_MODEL, version)
-    build_scoring_date(con, D, RULES, model)
+    build_scoring(con, one_day(D), RULES, model)
     got = rows(con, "select * from customer_risk where as_of_date = $d order by customer_id", {"d": D})
     assert {r["score_method"] for r in got} == {"model"} and {r["model_version"] for r in got} == {version}
     features = set(RULES["risk"]["features"])
@@ -151,15 +156,15 @@ def test_the_latest_approved_model_scores_and_reports_its_evaluation(con, tmp_pa
 
 
 def test_scores_and_grades_follow_the_scale(con, tmp_path):
-    build_features(con, D, RULES)
-    frame = features_of(con, D)
+    build_features(con, one_day(D), RULES)
+    frame = features_of(con, one_day(D))
     scored = score(frame, current_model(None, RULES), RULES)
     scale = rm.Scale(**RULES["risk"]["scorecard"])
     assert np.allclose(scale.points(scored["pd_12m"].to_numpy()), scored["score"].to_numpy(), atol=0.01)
 
 
 def test_risk_review_tasks_for_grade_e_and_high_alerts_keep_their_ids(con, tmp_path):
-    build_scoring_date(con, D, RULES, current_model(None, RULES))
+    build_scoring(con, one_day(D), RULES, current_model(None, RULES))
     build_crm_tasks(con, D, RULES)
     tasks = rows(con, "select * from crm_tasks where as_of_date = $d", {"d": D})
     assert [(t["kind"], t["customer_id"], t["rm_id"], t["priority"], t["status"], t["due_date"]) for t in tasks] == [
@@ -182,7 +187,7 @@ def test_risk_review_tasks_for_grade_e_and_high_alerts_keep_their_ids(con, tmp_p
 
 
 def test_customer_360_carries_grade_and_open_alerts(con, tmp_path):
-    build_scoring_date(con, D, RULES, current_model(None, RULES))
+    build_scoring(con, one_day(D), RULES, current_model(None, RULES))
     build_date(con, D, RULES)
     got = {r["customer_id"]: r for r in rows(con, "select * from customer_360 where as_of_date = $d", {"d": D})}
     assert (got["C1"]["risk_grade"], got["C1"]["open_alert_count"], got["C2"]["risk_grade"]) == ("E", 0, "A")

@@ -8,13 +8,18 @@ from datetime import date, datetime
 import pytest
 
 from pipelines.core.config import load_rules
+from pipelines.core.engine import DateRange
 from pipelines.core.contracts import output_contracts
 from pipelines.publishing.snapshot import contract_violations
-from pipelines.risk.reports import build_reports_date
+from pipelines.risk.reports import build_reports
 from tests.kit.warehouse import EPOCH, account, customer, insert, rows, warehouse
 
 D1, D2 = date(2024, 3, 1), date(2024, 3, 2)
 USD_RATE = 7.1
+
+
+def one_day(day):
+    return DateRange(day, day)
 
 
 def txn(txn_id, account_id, amount, *, ts="2024-03-01 10:00:00", direction="credit", txn_type="deposit",
@@ -44,9 +49,9 @@ def reports(con, transactions, day=D1, deliveries=None):
     """Deliver `transactions` on `day` (plus earlier deliveries) and return that date's reports."""
     for when, batch in sorted((deliveries or {}).items()):
         insert(con, "stg_transactions", batch, when)
-        build_reports_date(con, when, load_rules())
+        build_reports(con, one_day(when), load_rules())
     insert(con, "stg_transactions", transactions, day)
-    build_reports_date(con, day, load_rules())
+    build_reports(con, one_day(day), load_rules())
     return rows(con, "select * from large_value_reports where as_of_date = $d order by standard, direction, txn_date",
                 {"d": day})
 

@@ -8,12 +8,17 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from pipelines.core.config import load_rules
+from pipelines.core.engine import DateRange
 from pipelines.core.contracts import output_contracts
 from pipelines.publishing.snapshot import contract_violations
-from pipelines.risk.reports import RiskConfigError, alert_rules, build_reports_date
+from pipelines.risk.reports import RiskConfigError, alert_rules, build_reports
 from tests.kit.warehouse import EPOCH, account, customer, insert, rows, warehouse
 
 D = date(2024, 3, 10)
+
+
+def one_day(day):
+    return DateRange(day, day)
 
 
 def at(day: date, hour: float = 10.0) -> datetime:
@@ -50,7 +55,7 @@ def run_dates(con, deliveries: dict[date, list[dict]], last: date = D, first: da
         days |= {first + timedelta(days=i) for i in range((last - first).days + 1)}
     for day in sorted(days):
         insert(con, "stg_transactions", deliveries.get(day, []), day)
-        build_reports_date(con, day, load_rules())
+        build_reports(con, one_day(day), load_rules())
 
 
 def alerts(con, rule_id=None, day=D):

@@ -12,8 +12,8 @@ import pytest
 from assets.risk import risk_pd_model
 from models.risk.scorecard import RiskModelError
 from models.store import list_versions
-from pipelines.core.config import RulesResource
-from pipelines.core.config import load_rules
+from pipelines.core.config import RulesResource, load_rules
+from pipelines.core.engine import DateRange
 from pipelines.core.resources import ModelStoreResource, WarehouseResource
 from pipelines.risk.reports import build_risk_transactions
 from pipelines.risk.scoring import METHOD_MODEL, current_model, observation_dates, train
@@ -53,7 +53,7 @@ def history(tmp_path_factory):
     root = tmp_path_factory.mktemp("training")
     con = warehouse(root)
     con.execute(SYNTHETIC)
-    build_risk_transactions(con, FIRST, RULES)  # no transactions: the behaviour features are empty
+    build_risk_transactions(con, DateRange(FIRST, FIRST), RULES)  # no transactions: the behaviour features are empty
     con.close()
     return root
 

@@ -14,6 +14,7 @@ import duckdb
 
 from pipelines.ingestion.ingest import init_warehouse
 from pipelines.risk.reports import build_risk_alerts, build_risk_transactions
+from pipelines.core.engine import DateRange
 from pipelines.core.sql import load_sql, one, run
 
 START = date(2024, 1, 1)
@@ -45,16 +46,13 @@ def load(con: duckdb.DuckDBPyConnection, folder: Path, start: date = START) -> d
 def evaluate_alerts(con: duckdb.DuckDBPyConnection, folder: Path, rules: dict, start: date = START) -> dict:
     """Alerts over the whole sample and how they meet the labels, overall and per rule."""
     last = load(con, folder, start)
-    day = start
-    while day <= last:
-        build_risk_transactions(con, day, rules)
-        day += timedelta(days=1)
+    build_risk_transactions(con, DateRange(start, last), rules)
     # A finding stays in the snapshot for open_days after its last evidence, so snapshots that
     # far apart (and the last date) see every finding.
     step = rules["risk_alerts"]["open_days"]
     day = start
     while True:
-        build_risk_alerts(con, min(day, last), rules)
+        build_risk_alerts(con, DateRange(min(day, last), min(day, last)), rules)
         if day >= last:
             break
         day += timedelta(days=step)

@@ -1,9 +1,9 @@
 -- One row per customer, calendar day, large-value standard, direction and currency basis met
 -- (PBOC Order [2016] No. 3, Art. 5): the day's transactions of that standard, summed across all
 -- the customer's accounts, single or cumulative, compared inclusively (>=) with the threshold.
--- Days judged on $as_of_date: every (customer, day) with a transaction delivered on that date,
--- over all its transactions delivered on or before it; a late delivery re-issues the day's report
--- under the same report_id. Credits and debits never net; CNY amounts cumulate against the RMB
+-- Days judged on each business date of [$date_from, $date_to]: every (customer, day) with a
+-- transaction delivered on that date, over all its transactions delivered on or before it; a late
+-- delivery re-issues the day's report under the same report_id. Credits and debits never net; CNY amounts cumulate against the RMB
 -- threshold and foreign-currency amounts (USD equivalent) against the USD threshold.
 with
 
@@ -13,16 +13,17 @@ thresholds as (
 ),
 
 delivered_days as (
-    select distinct customer_id, txn_day
+    select distinct as_of_date as judged_on, customer_id, txn_day
     from int_risk_transactions
-    where as_of_date = $as_of_date
+    where as_of_date between $date_from and $date_to
 ),
 
 day_transactions as (
-    select t.*
-    from int_risk_transactions t
-    semi join delivered_days d on d.customer_id = t.customer_id and d.txn_day = t.txn_day
-    where t.as_of_date <= $as_of_date
+    select d.judged_on, t.*
+    from delivered_days d
+    join int_risk_transactions t
+        on t.customer_id = d.customer_id and t.txn_day = d.txn_day and t.as_of_date <= d.judged_on
+    where t.as_of_date <= $date_to
       and t.txn_day >= (select min(txn_day) from delivered_days)
 ),
 
@@ -43,6 +44,7 @@ classified as (
 
 sums as (
     select
+        judged_on,
         customer_id,
         any_value(customer_type) as customer_type,
         txn_day,
@@ -57,12 +59,12 @@ sums as (
         list(txn_id order by txn_ts, txn_id) as txn_ids
     from classified
     where standard is not null and basis_amount is not null
-    group by customer_id, txn_day, standard, direction, basis
+    group by judged_on, customer_id, txn_day, standard, direction, basis
 ),
 
 final as (
     select
-        $as_of_date as as_of_date,
+        s.judged_on as as_of_date,
         substr(sha256(concat_ws('|', 'LVR', s.customer_id, s.txn_day, s.standard, s.direction, s.basis)), 1, 20)
             as report_id,
         s.customer_id,
@@ -76,7 +78,7 @@ final as (
         s.amount_reporting::decimal(18, 2) as amount_reporting,
         s.txn_count,
         case when s.largest_amount >= th.threshold then 'single' else 'cumulative' end as single_or_cumulative,
-        s.txn_day < $as_of_date as late_delivery,
+        s.txn_day < s.judged_on as late_delivery,
         s.account_ids,
         s.txn_ids
     from sums s
