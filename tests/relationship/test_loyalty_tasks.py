@@ -12,6 +12,7 @@ import dagster as dg
 import pytest
 
 from pipelines.core.config import load_rules
+from pipelines.core.engine import DateRange
 from pipelines.relationship.crm_tasks import crm_task_params
 from tests.kit.warehouse import EPOCH, customer, insert, warehouse
 from tests.relationship.test_crm_care import contact, lifecycle, put, tasks
@@ -164,7 +165,7 @@ def test_an_invalid_expiry_minimum_fails(min_points):
     rules = copy.deepcopy(RULES)
     rules["crm_tasks"]["points_expiry_reminder"]["min_points"] = min_points
     with pytest.raises(ValueError, match="min_points"):
-        crm_task_params(rules, D)
+        crm_task_params(rules, DateRange(D, D))
 
 
 @pytest.mark.parametrize("kind", [UPGRADE, EXPIRY])
@@ -172,7 +173,7 @@ def test_a_loyalty_priority_without_due_days_fails(kind):
     rules = copy.deepcopy(RULES)
     rules["crm_tasks"][kind]["priority"] = "urgent"
     with pytest.raises(ValueError, match="urgent"):
-        crm_task_params(rules, D)
+        crm_task_params(rules, DateRange(D, D))
 
 
 def test_crm_tasks_depends_on_customer_loyalty_in_the_asset_graph():
