@@ -7,7 +7,8 @@
 -- pipelines/relationship/loyalty.py ($bounds: held from balance_from, expiring soon up to
 -- expiring_until, qualifying from qualifying_from). Each sum is a difference of the customer's
 -- cumulative ledger at two earn dates, looked up by ASOF join, so the ledger is read once from
--- $scan_from (the earliest bound of the range) whatever the number of dates.
+-- $scan_from (the earliest bound of the range) whatever the number of dates, and sorted only as
+-- sums between those dates.
 -- previous_tier / tier_since come from the latest earlier snapshot: within the range the date
 -- before, on the range's first date the latest earlier date of this table. A run of snapshots
 -- with the same tier (an island) keeps the tier_since and previous_tier of its first row.
@@ -43,10 +44,27 @@ seed as (
     where as_of_date = (select as_of_date from seed_date)
 ),
 
--- Points earned on or before each earn date since $scan_from: a window sum is a difference of two.
+-- The earn dates a window is cut at: each sum is the points earned up to one of them minus those up
+-- to another.
+cuts as (
+    select distinct cut
+    from (select unnest([balance_from - 1, least(expiring_until, as_of_date), qualifying_from - 1, as_of_date]) as cut
+          from bounds)
+    where cut >= $scan_from
+),
+
+-- Each earn date's points go to the first cut on or after it (a hash aggregate over the ledger),
+-- so the running sum is over a customer's cuts, not over every earn date.
+between_cuts as (
+    select l.customer_id, c.cut, sum(l.points) as points
+    from ledger l
+    asof join cuts c on l.earn_date <= c.cut
+    group by all
+),
+
 cumulative as (
-    select customer_id, earn_date, sum(points) over (partition by customer_id order by earn_date) as points_to_date
-    from ledger
+    select customer_id, cut as earn_date, sum(points) over (partition by customer_id order by cut) as points_to_date
+    from between_cuts
 ),
 
 lookups as (
