@@ -53,12 +53,18 @@ cuts as (
     where cut >= $scan_from
 ),
 
--- Each earn date's points go to the first cut on or after it (a hash aggregate over the ledger),
--- so the running sum is over a customer's cuts, not over every earn date.
+-- Each earn date's points go to the first cut on or after it (a hash join on the date and a hash
+-- aggregate over the ledger), so the running sum is over a customer's cuts, not every earn date.
+cut_of_day as (
+    select e.earn_date, c.cut
+    from (select unnest(generate_series($scan_from::date, $date_to::date, interval 1 day))::date as earn_date) e
+    asof join cuts c on e.earn_date <= c.cut
+),
+
 between_cuts as (
-    select l.customer_id, c.cut, sum(l.points) as points
+    select l.customer_id, d.cut, sum(l.points) as points
     from ledger l
-    asof join cuts c on l.earn_date <= c.cut
+    join cut_of_day d using (earn_date)
     group by all
 ),
 
