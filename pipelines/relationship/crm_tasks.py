@@ -1,11 +1,9 @@
 """crm_tasks over a range of business dates: the tasks relationship managers act on.
 
-Every date's candidates come from one set-based query (sql/int/relationship/int_crm_task_candidates.sql);
-the carry-over and the per-RM cap (sql/marts/relationship/crm_tasks.sql) then run date by date,
-because which capped tasks an RM keeps depends on the previous night's list (tasks already on it
-win ties), and the loyalty tasks that outlive their night depend on it too: no closed form over
-the inputs exists. Measured on the golden warehouse (800 customers, 274 dates, 2 cores):
-MEASUREMENT."""
+Every date's candidates come from one set-based query (sql/int/relationship/int_crm_task_candidates.sql,
+a temp table); the carry-over from the previous night's list and the per-RM cap then run as one
+recursive query over the dates (sql/marts/relationship/crm_tasks.sql, which says why and what it
+was measured against)."""
 
 from __future__ import annotations
 
@@ -15,8 +13,8 @@ from pipelines.relationship.care import feedback_params, festival_dates
 from pipelines.core.config import whole_number
 from pipelines.core.contract_tables import ensure_contract_table
 from pipelines.core.contracts import output_contracts
-from pipelines.core.engine import DateRange, count_range
-from pipelines.core.sql import load_sql, one, run, transaction
+from pipelines.core.engine import DateRange, replace_range
+from pipelines.core.sql import load_sql, one, run
 from pipelines.relationship.loyalty import loyalty_rules
 
 # The marts crm_tasks reads; assets/crm.py declares them as the asset's deps.
@@ -84,20 +82,10 @@ def build_crm_tasks_range(con: duckdb.DuckDBPyConnection, dates: DateRange, rule
     for table in (*UPSTREAM, "crm_tasks"):
         ensure_contract_table(con, contracts[table])
     params = {**crm_task_params(rules, dates), **dates.params}
-    previous = one(con, "select max(as_of_date) from crm_tasks where as_of_date < $date_from", params)[0]
-    step = load_sql(STEP)
-    with transaction(con):
-        run(con, f"create or replace temp table crm_task_candidates as "
-                 f"select * from ({load_sql(CANDIDATES)}) order by as_of_date", params)
-        run(con, "create or replace temp table crm_task_lists as from crm_tasks where as_of_date = $previous",
-            {"previous": previous})
-        for day in dates.days:
-            written = run(con, f"insert into crm_task_lists by name {step}",
-                          {**params, "as_of_date": day, "previous_date": previous}).fetchall()[0][0]
-            # A night with no task leaves the latest earlier list as the previous one.
-            previous = day if written else previous
-        run(con, "delete from crm_tasks where as_of_date between $date_from and $date_to", params)
-        run(con, "insert into crm_tasks by name from crm_task_lists where as_of_date between $date_from and $date_to",
-            params)
-        con.execute("drop table crm_task_candidates; drop table crm_task_lists")
-    return count_range(con, "crm_tasks", dates)
+    params["previous_date"] = one(con, "select max(as_of_date) from crm_tasks where as_of_date < $date_from", params)[0]
+    run(con, f"create or replace temp table crm_task_candidates as "
+             f"select * from ({load_sql(CANDIDATES)}) order by as_of_date", params)
+    try:
+        return replace_range(con, "crm_tasks", STEP, params, dates)
+    finally:
+        con.execute("drop table if exists crm_task_candidates")

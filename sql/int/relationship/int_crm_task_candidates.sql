@@ -1,10 +1,10 @@
 -- One row per business date in [$date_from, $date_to] and candidate task: every kind's candidates
 -- (customer_id, kind, priority, reason, occasion, product_code, new due date), already restricted
 -- to consent and RM (rules.yaml crm_tasks and care), before the per-RM cap. The cap and the
--- carry-over from the previous night's list are applied date by date (sql/marts/relationship/
--- crm_tasks.sql); so are the loyalty tasks that only stay while an earlier night's task is open
--- (needs_open: a tier upgrade after its night, an expiry reminder with no new crossing, whose
--- occasion is then the open task's). Birthdays are published as month-day only (outputs.md).
+-- carry-over from the previous night's list run over these in sql/marts/relationship/crm_tasks.sql;
+-- so do the loyalty tasks that only stay while an earlier night's task is open (needs_open: a tier
+-- upgrade after its night, an expiry reminder with no new crossing, whose occasion is then the
+-- open task's). Birthdays are published as month-day only (outputs.md).
 with
 
 business_dates as (
