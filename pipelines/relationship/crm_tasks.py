@@ -1,9 +1,18 @@
 """crm_tasks over a range of business dates: the tasks relationship managers act on.
 
 Every date's candidates come from one set-based query (sql/int/relationship/int_crm_task_candidates.sql,
-a temp table); the carry-over from the previous night's list and the per-RM cap then run as one
-recursive query over the dates (sql/marts/relationship/crm_tasks.sql, which says why and what it
-was measured against)."""
+a temp table ordered by date); the carry-over and the per-RM cap (sql/marts/relationship/crm_tasks.sql)
+then run date by date, because which capped tasks an RM keeps depends on the previous night's list
+(tasks already on it win ties), and so do the loyalty tasks that outlive their night: no closed
+form over the inputs exists.
+
+A loop, not a recursive CTE, measured on the same candidates (shared 2 cores, load ~10):
+- golden warehouse (800 customers, 274 dates, 76 k candidates): loop 10.1-11.1 s, recursive CTE
+  8.3-10.2 s with a night without tasks passing the list on (ghost rows), about even;
+- the candidates replicated 50x (40 k customers, 60 dates, 691 k candidates): loop 4.5 s, recursive
+  CTE 26.5 s, and still 7.3 s without the empty-night case. Each recursive step joins the whole
+  candidate table and carries the union; the loop's constant date filter skips row groups by
+  their zone maps, so it is the one that scales."""
 
 from __future__ import annotations
 
@@ -13,8 +22,8 @@ from pipelines.relationship.care import feedback_params, festival_dates
 from pipelines.core.config import whole_number
 from pipelines.core.contract_tables import ensure_contract_table
 from pipelines.core.contracts import output_contracts
-from pipelines.core.engine import DateRange, replace_range
-from pipelines.core.sql import load_sql, one, run
+from pipelines.core.engine import DateRange, count_range
+from pipelines.core.sql import load_sql, one, run, transaction
 from pipelines.relationship.loyalty import loyalty_rules
 
 # The marts crm_tasks reads; assets/crm.py declares them as the asset's deps.
@@ -82,10 +91,20 @@ def build_crm_tasks_range(con: duckdb.DuckDBPyConnection, dates: DateRange, rule
     for table in (*UPSTREAM, "crm_tasks"):
         ensure_contract_table(con, contracts[table])
     params = {**crm_task_params(rules, dates), **dates.params}
-    params["previous_date"] = one(con, "select max(as_of_date) from crm_tasks where as_of_date < $date_from", params)[0]
-    run(con, f"create or replace temp table crm_task_candidates as "
-             f"select * from ({load_sql(CANDIDATES)}) order by as_of_date", params)
-    try:
-        return replace_range(con, "crm_tasks", STEP, params, dates)
-    finally:
-        con.execute("drop table if exists crm_task_candidates")
+    previous = one(con, "select max(as_of_date) from crm_tasks where as_of_date < $date_from", params)[0]
+    step = load_sql(STEP)
+    with transaction(con):
+        run(con, f"create or replace temp table crm_task_candidates as "
+                 f"select * from ({load_sql(CANDIDATES)}) order by as_of_date", params)
+        run(con, "create or replace temp table crm_task_lists as from crm_tasks where as_of_date = $previous",
+            {"previous": previous})
+        for day in dates.days:
+            written = run(con, f"insert into crm_task_lists by name {step}",
+                          {**params, "as_of_date": day, "previous_date": previous}).fetchall()[0][0]
+            # A night with no task leaves the latest earlier list as the previous one.
+            previous = day if written else previous
+        run(con, "delete from crm_tasks where as_of_date between $date_from and $date_to", params)
+        run(con, "insert into crm_tasks by name from crm_task_lists where as_of_date between $date_from and $date_to",
+            params)
+        con.execute("drop table crm_task_candidates; drop table crm_task_lists")
+    return count_range(con, "crm_tasks", dates)
