@@ -6,20 +6,18 @@ One synthetic data set (numpy, seeded) is written once as Parquet and loaded int
 file: 400 days of transactions, each delivered on its own business date, and accounts delivered
 at the start plus, on the benchmark date D, a nightly accounts delta (new accounts, accounts
 moved to another owner). The previous night (D - 1) is then built once, untimed, as the
-scheduler would have built it. Each method runs in its own process (so its peak RSS is its own),
+scheduler would have built it (customer_rfm of D reads its segments). Each method runs in its own process (so its peak RSS is its own),
 on the same data, with its imports done before the clock starts:
 
-  pipeline        the night of D as the segmentation asset runs it: int_customer_activity
-                  (carried forward from D - 1: the transactions delivered on D and those on a
-                  window edge go in or out, the account state moved to D, owners of moved
-                  or new accounts recomputed from it; the staging fingerprints checked
-                  first) then customer_rfm (base, tie-safe scores, segments, previous
-                  segment), into the warehouse. Before each run D's rows are removed and the
-                  account state of D - 1 put back, so every run does the whole night's work
+  pipeline        the night of D as the segmentation asset runs it, a range of one date:
+                  int_customer_activity (every window of every account from a year of
+                  transactions, owners on D) then customer_rfm (base, tie-safe scores, segments,
+                  previous segment from D - 1), into the warehouse. Before each run D's rows are
+                  removed, so every run does the whole night's work
   pipeline_rfm    customer_rfm alone, reading the int_customer_activity just built
-  pipeline_full   the same two tables with int_customer_activity computed in full from a year
-                  of transactions: the first date, or a date whose day before cannot be carried
   pipeline_day    int_customer_day alone (profile, holdings, AUM: lifecycle/360 work), for context
+  pipeline_segmentation  every segmentation table of the night (build_segmentation: activity,
+                  customer day, RFM, migration, lifecycle), for context
   write_floor     only the writes of the nightly path: D's rows of int_customer_activity and
                   customer_rfm (taken from the last pipeline run into temp tables, untimed)
                   inserted back into the warehouse tables: what any night costs at least
@@ -54,11 +52,12 @@ MEMORY_LIMIT = "4GB"  # the warehouse resource's default (CRM_DUCKDB_MEMORY_LIMI
 COUNTED = ["deposit", "withdrawal", "transfer_in", "transfer_out", "card_purchase", "bill_payment",
            "fund_purchase", "fund_redemption", "loan_repayment"]
 UNCOUNTED = ["interest", "fee", "salary"]
-METHODS = ["pipeline", "pipeline_rfm", "pipeline_full", "pipeline_day", "write_floor", "duckdb_hand", "polars_hand",
-           "pandas_qcut"]
-DEFAULT_METHODS = [m for m in METHODS if m != "pipeline_day"]
+METHODS = ["pipeline", "pipeline_rfm", "pipeline_day", "pipeline_segmentation", "write_floor", "duckdb_hand",
+           "polars_hand", "pandas_qcut"]
+DEFAULT_METHODS = [m for m in METHODS if m not in ("pipeline_day", "pipeline_segmentation")]
 NIGHTLY_TABLES = ("int_customer_activity", "customer_rfm")
-STATE_TABLES = ("int_account_activity_state", "int_account_activity_state_as_of")
+SEGMENTATION_TABLES = ("int_customer_activity", "int_customer_day", "customer_rfm", "segment_migration",
+                       "customer_lifecycle")
 MOVED_ACCOUNTS = 50      # accounts delivered on D with another owner (e.g. customer records merged)
 NEW_ACCOUNTS = 1_000     # accounts first delivered on D
 
@@ -173,22 +172,20 @@ def load_warehouse(data: Path, warehouse: Path) -> None:
 
 
 def build_previous_night(warehouse: Path) -> None:
-    """D - 1 as the nightly run left it: its activity (computed in full: no day before) and RFM."""
+    """D - 1 as the nightly run left it: its activity and RFM."""
     from pipelines.core.config import load_rules
+    from pipelines.core.engine import DateRange
     from pipelines.customer.segmentation import build_step, params_for
     from pipelines.core.sql import load_sql, run
 
     con = _duckdb(warehouse)
-    params = {**params_for(load_rules())}
-    previous = AS_OF - timedelta(days=1)
+    params = params_for(load_rules())
+    previous = DateRange(AS_OF - timedelta(days=1), AS_OF - timedelta(days=1))
     build_step(con, "int_customer_activity", previous, params)
     # customer_rfm reads int_customer_day only when M is AUM; the table must exist.
     run(con, f"create table if not exists int_customer_day as select * from ({load_sql('int/customer/int_customer_day')}) limit 0",
-        {**params, "as_of_date": previous})
+        {**params, **previous.params})
     build_step(con, "customer_rfm", previous, params)
-    # The account state as D - 1 left it, put back before each timed night (a night moves it to D).
-    for table in STATE_TABLES:
-        run(con, f"create or replace table bench_{table} as select * from {table}")
     con.close()
 
 
@@ -239,33 +236,24 @@ def _clear_date(con, tables: tuple[str, ...]) -> None:
     con.execute("checkpoint")
 
 
-def prepare_pipeline(warehouse: Path, data: Path, out: Path, tables: tuple[str, ...], full: bool = False):
-    from pipelines.customer.activity import TABLE, build_activity
+def prepare_pipeline(warehouse: Path, data: Path, out: Path, tables: tuple[str, ...], needs: tuple[str, ...] = ()):
     from pipelines.core.config import load_rules
+    from pipelines.core.engine import DateRange
     from pipelines.customer.segmentation import build_step, params_for
     from pipelines.core.sql import one
 
     con = _duckdb(warehouse)
     params = params_for(load_rules())
-    cleared = tables + (("int_customer_activity_builds",) if TABLE in tables else ())
-    _clear_date(con, cleared)
-    if TABLE in tables:
-        for table in STATE_TABLES:
-            con.execute(f"delete from {table}; insert into {table} select * from bench_{table}")
-        con.execute("checkpoint")
-    if TABLE not in tables and not one(con, f"select count(*) from {TABLE} where as_of_date = $d", {"d": AS_OF})[0]:
-        build_step(con, TABLE, AS_OF, params)  # what the timed table reads, untimed
-
-    def build(table: str) -> int:
-        if table == TABLE and full:
-            return build_activity(con, AS_OF, params, full=True)
-        return build_step(con, table, AS_OF, params)
+    night = DateRange(AS_OF, AS_OF)
+    _clear_date(con, tuple(t for t in tables if one(con, "select count(*) from duckdb_tables() where table_name = $t",
+                                                      {"t": t})[0]))
+    # What the timed tables read, untimed.
+    for table in needs:
+        if not one(con, f"select count(*) from {table} where as_of_date = $d", {"d": AS_OF})[0]:
+            build_step(con, table, night, params)
 
     def work() -> int:
-        rows = [build(table) for table in tables]
-        if TABLE in tables and not full:
-            method = one(con, "select method from int_customer_activity_builds where as_of_date = $d", {"d": AS_OF})[0]
-            assert method == "incremental", f"the night of D was built {method}, not carried from D - 1"
+        rows = [build_step(con, table, night, params) for table in tables]
         con.close()
         return rows[-1]
 
@@ -367,9 +355,9 @@ def _pandas_qcut(pd, data: Path, out: Path) -> int:
 
 RUNNERS = {
     "pipeline": lambda w, d, o: prepare_pipeline(w, d, o, ("int_customer_activity", "customer_rfm")),
-    "pipeline_rfm": lambda w, d, o: prepare_pipeline(w, d, o, ("customer_rfm",)),
-    "pipeline_full": lambda w, d, o: prepare_pipeline(w, d, o, ("int_customer_activity", "customer_rfm"), full=True),
-    "pipeline_day": lambda w, d, o: prepare_pipeline(w, d, o, ("int_customer_day",)),
+    "pipeline_rfm": lambda w, d, o: prepare_pipeline(w, d, o, ("customer_rfm",), needs=("int_customer_activity",)),
+    "pipeline_day": lambda w, d, o: prepare_pipeline(w, d, o, ("int_customer_day",), needs=("int_customer_activity",)),
+    "pipeline_segmentation": lambda w, d, o: prepare_pipeline(w, d, o, SEGMENTATION_TABLES),
     "write_floor": prepare_write_floor,
     "duckdb_hand": prepare_duckdb_hand,
     "polars_hand": prepare_polars_hand,
@@ -493,11 +481,6 @@ def main() -> None:
             "pandas_qcut / pipeline, CPU s": round(results["pandas_qcut"]["cpu_seconds"]
                                                    / results["pipeline"]["cpu_seconds"], 1),
         }
-        if "pipeline_full" in results:
-            report["ratios"]["pipeline_full / best hand-written"] = round(
-                results["pipeline_full"]["seconds"] / fastest_hand, 2)
-            report["ratios"]["pandas_qcut / pipeline_full"] = round(
-                results["pandas_qcut"]["seconds"] / results["pipeline_full"]["seconds"], 1)
         if "write_floor" in results:
             # No night that writes both tables can beat pandas by more than this.
             report["ratios"]["pandas_qcut / write_floor"] = round(

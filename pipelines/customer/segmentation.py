@@ -1,6 +1,8 @@
-"""The segmentation tables of one business date, in dependency order.
+"""The segmentation tables over a range of business dates, in dependency order: each table is
+built for the whole range by one set-based query (a date is a range of one).
 
-Dagster assets call one step each; tests and benchmarks call `build_date` for the whole chain."""
+Dagster assets call `build_segmentation` and `build_customer_360`; tests and benchmarks may call
+`build_date` for the whole chain of one date."""
 
 from __future__ import annotations
 
@@ -13,11 +15,10 @@ from pipelines.customer.activity import build_activity
 from pipelines.relationship.care import feedback_params
 from pipelines.core.contract_tables import ensure_contract_table
 from pipelines.core.contracts import output_contracts
-from pipelines.core.engine import replace_date
-from pipelines.core.engine import DateRange
+from pipelines.core.engine import DateRange, replace_range
 
-# (warehouse table, sql file) in the order a date is built; int_customer_activity is built by
-# pipelines/customer/activity.py (carried forward from the day before when that is safe).
+# (warehouse table, sql file) in the order a range is built; int_customer_activity is built by
+# pipelines/customer/activity.py (which types its table first).
 STEPS = (
     ("int_customer_activity", "int/customer/int_customer_activity"),
     ("int_customer_day", "int/customer/int_customer_day"),
@@ -49,23 +50,20 @@ def params_for(rules: dict) -> dict:
     return {**params, **feedback_params(rules)}
 
 
-def build_step(con: duckdb.DuckDBPyConnection, table: str, as_of_date: date, params: dict) -> int:
-    """Replace one date of one table; a table with an output contract is created typed by it."""
+def build_step(con: duckdb.DuckDBPyConnection, table: str, dates: DateRange | date, params: dict) -> int:
+    """Replace the range's rows of one table (a date: a range of one); a table with an output
+    contract is created typed by it."""
+    if isinstance(dates, date):
+        dates = DateRange(dates, dates)
     if table == "int_customer_activity":
-        return build_activity(con, as_of_date, params)
+        return build_activity(con, dates, params)
     if table == "customer_360":
         for upstream in CUSTOMER_360_INPUTS:
             ensure_contract_table(con, output_contracts()[upstream])
     contract = output_contracts().get(table)
     if contract is not None:
         ensure_contract_table(con, contract)
-    return replace_date(con, table, dict(STEPS)[table], {**params, "as_of_date": as_of_date})
-
-
-def build_date(con: duckdb.DuckDBPyConnection, as_of_date: date, rules: dict) -> dict[str, int]:
-    """Every segmentation table for one date; rows written per table."""
-    params = params_for(rules)
-    return {table: build_step(con, table, as_of_date, params) for table, _ in STEPS}
+    return replace_range(con, table, dict(STEPS)[table], params, dates)
 
 
 SEGMENTATION_TABLES = tuple(t for t, _ in STEPS if t != "customer_360")
@@ -74,13 +72,14 @@ SEGMENTATION_TABLES = tuple(t for t, _ in STEPS if t != "customer_360")
 def build_segmentation(con: duckdb.DuckDBPyConnection, dates: DateRange, rules: dict) -> dict[str, int]:
     """Every segmentation table but customer_360 over the range; rows written per table."""
     params = params_for(rules)
-    rows = dict.fromkeys(SEGMENTATION_TABLES, 0)
-    for day in dates.days:
-        for table in SEGMENTATION_TABLES:
-            rows[table] += build_step(con, table, day, params)
-    return rows
+    return {table: build_step(con, table, dates, params) for table in SEGMENTATION_TABLES}
 
 
 def build_customer_360(con: duckdb.DuckDBPyConnection, dates: DateRange, rules: dict) -> int:
-    params = params_for(rules)
-    return sum(build_step(con, "customer_360", day, params) for day in dates.days)
+    return build_step(con, "customer_360", dates, params_for(rules))
+
+
+def build_date(con: duckdb.DuckDBPyConnection, as_of_date: date, rules: dict) -> dict[str, int]:
+    """Every segmentation table for one date (a range of one); rows written per table."""
+    dates = DateRange(as_of_date, as_of_date)
+    return {**build_segmentation(con, dates, rules), "customer_360": build_customer_360(con, dates, rules)}

@@ -106,77 +106,121 @@ def contract_violations_by_date(con: duckdb.DuckDBPyConnection, table: str, cont
 
 
 def publish_snapshot(con: duckdb.DuckDBPyConnection, output_root: Path, as_of_date: date,
-                     tables: list[str], run_id: str, input_files: list[dict],
-                     violations: dict[str, dict[date, list[str]]] | None = None) -> dict:
-    """Write, validate and atomically publish one business date's snapshot; return the manifest.
+                     tables: list[str], run_id: str, input_files: list[dict]) -> dict:
+    """Write, validate and atomically publish one business date's snapshot; return the manifest."""
+    dates = DateRange(as_of_date, as_of_date)
+    return publish_range(con, output_root, dates, tables, run_id, {as_of_date: input_files})[0]
 
-    `violations`: {table: contract_violations_by_date(...)} judged beforehand for a range of
-    dates that includes this one (the warehouse unchanged since); by default judged here."""
+
+def publish_range(con: duckdb.DuckDBPyConnection, output_root: Path, dates: DateRange, tables: list[str],
+                  run_id: str, input_files: dict[date, list[dict]] | None = None) -> list[dict]:
+    """Publish one snapshot per business date of the range, oldest first; the manifests written.
+
+    Contracts are judged and every table's files written for the whole range at once, into a
+    temporary folder; then date by date each table's folder is swapped into place and the
+    manifest written last. A date that breaks a contract stops the run there: the dates before it
+    are published, it and the later ones are not. `input_files` defaults to the ingestion log."""
     contracts = output_contracts()
     missing = [t for t in tables if t not in contracts]
     if missing:
         raise PublishError(f"no output contract for {', '.join(missing)}")
-    staging_root = output_root / "_tmp" / f"{as_of_date.isoformat()}-{run_id[:8]}-{uuid.uuid4().hex[:6]}"
+    days = dates.days
+    violations = {t: contract_violations_by_date(con, t, contracts[t], days) for t in tables}
+    if input_files is None:
+        input_files = _logged_inputs(con, dates)
+    staging_root = output_root / "_tmp" / f"{dates.first.isoformat()}-{run_id[:8]}-{uuid.uuid4().hex[:6]}"
     try:
-        entries, problems = {}, {}
+        rows, labels = {}, {}
         for table in tables:
-            contract = contracts[table]
-            found = (violations[table][as_of_date] if violations is not None
-                     else contract_violations(con, table, contract, as_of_date))
-            if found:
-                problems[table] = found
+            if all(violations[table][d] for d in days):
                 continue
-            folder = staging_root / table
-            folder.mkdir(parents=True)
-            path = folder / "part-0.parquet"
-            columns = ", ".join(q(c.name) for c in contract.columns)
-            order = ", ".join(q(k) for k in contract.key)
-            query = f"select {columns} from {q(table)} where as_of_date = $as_of_date order by {order}"
-            relation = con.sql(query, params={"as_of_date": as_of_date})
-            relation.write_parquet(str(path), compression="zstd")
-            rows = one(con, "select count(*) from read_parquet($p)", {"p": str(path)})[0]
-            entries[table] = {"rows": rows, "schema_version": contract.schema_version,
-                              "files": [{"path": f"{table}/as_of_date={as_of_date.isoformat()}/{path.name}",
-                                         "sha256": sha256_of(path)}]}
-            # Columns a contract names as labels of the snapshot (e.g. how a score was made).
-            for column in contract.extra.get("manifest_columns", []):
-                values = run(con, f"select distinct {q(column)}::varchar from {q(table)} where as_of_date = $as_of_date "
-                                  f"order by 1", {"as_of_date": as_of_date}).fetchall()
-                entries[table].setdefault("labels", {})[column] = [v for (v,) in values]
-        if problems:
-            detail = "; ".join(f"{t}: {', '.join(p)}" for t, p in problems.items())
-            raise PublishError(f"snapshot {as_of_date} not published: {detail}")
-        for table in tables:
-            _move_into_place(staging_root / table, output_root / table / f"as_of_date={as_of_date.isoformat()}")
-        manifest = {
-            "as_of_date": as_of_date.isoformat(),
-            "run_id": run_id,
-            "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "tables": entries,
-            "input_files": input_files,
-        }
-        manifests = output_root / "_manifests"
-        manifests.mkdir(parents=True, exist_ok=True)
-        tmp = manifests / f".{as_of_date.isoformat()}.json.tmp"
-        tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
-        os.replace(tmp, manifests / f"{as_of_date.isoformat()}.json")
-        return manifest
+            _write_range(con, staging_root, table, contracts[table], dates)
+            rows[table] = dict(run(con, f"select as_of_date, count(*) from {q(table)} "
+                                        "where as_of_date between $date_from and $date_to group by all",
+                                   dates.params).fetchall())
+            labels[table] = _labels(con, table, contracts[table], dates)
+        manifests = []
+        for day in days:
+            problems = {t: violations[t][day] for t in tables if violations[t][day]}
+            if problems:
+                detail = "; ".join(f"{t}: {', '.join(p)}" for t, p in problems.items())
+                raise PublishError(f"snapshot {day} not published: {detail}")
+            manifests.append(_publish_date(con, output_root, staging_root, day, tables, rows, labels, run_id,
+                                           input_files.get(day, [])))
+        return manifests
     finally:
         shutil.rmtree(staging_root, ignore_errors=True)
 
 
-def publish_range(con: duckdb.DuckDBPyConnection, output_root: Path, dates: DateRange, tables: list[str],
-                  run_id: str) -> list[dict]:
-    """One snapshot per business date of the range, oldest first; the manifests written."""
+def _publish_date(con, output_root: Path, staging_root: Path, day: date, tables: list[str], rows: dict,
+                  labels: dict, run_id: str, input_files: list[dict]) -> dict:
+    """Swap one date's staged table folders into place, then write its manifest."""
     contracts = output_contracts()
-    days = dates.days
-    violations = {table: contract_violations_by_date(con, table, contracts[table], days)
-                  for table in tables if table in contracts}
-    inputs = con.sql("select business_date, entity, source_file, file_sha256, rows_read from ingestion_log "
-                     "where business_date between $date_from and $date_to and source_file is not null "
-                     "order by business_date, entity", params=dates.params).pl()
-    manifests = []
-    for day in days:
-        input_files = inputs.filter(inputs["business_date"] == day).drop("business_date").to_dicts()
-        manifests.append(publish_snapshot(con, output_root, day, tables, run_id, input_files, violations))
-    return manifests
+    partition = f"as_of_date={day.isoformat()}"
+    entries = {}
+    for table in tables:
+        staged = staging_root / table / partition
+        if not staged.exists():
+            _empty_file(con, staged, table, contracts[table])
+        path = staged / "part-0.parquet"
+        entries[table] = {"rows": rows[table].get(day, 0), "schema_version": contracts[table].schema_version,
+                          "files": [{"path": f"{table}/{partition}/{path.name}", "sha256": sha256_of(path)}]}
+        if day in labels[table]:
+            entries[table]["labels"] = labels[table][day]
+    for table in tables:
+        _move_into_place(staging_root / table / partition, output_root / table / partition)
+    manifest = {"as_of_date": day.isoformat(), "run_id": run_id,
+                "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "tables": entries, "input_files": input_files}
+    manifests = output_root / "_manifests"
+    manifests.mkdir(parents=True, exist_ok=True)
+    tmp = manifests / f".{day.isoformat()}.json.tmp"
+    tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    os.replace(tmp, manifests / f"{day.isoformat()}.json")
+    return manifest
+
+
+def _write_range(con: duckdb.DuckDBPyConnection, staging_root: Path, table: str, contract: Contract,
+                 dates: DateRange) -> None:
+    """Every date's file of the range in one partitioned write, each sorted by the contract key:
+    <staging_root>/<table>/as_of_date=YYYY-MM-DD/part-0.parquet."""
+    columns = ", ".join(q(c.name) for c in contract.columns)
+    order = ", ".join(q(k) for k in contract.key)
+    # COPY takes no parameter for its target: the path is a quoted literal of a folder we named.
+    staging_root.mkdir(parents=True, exist_ok=True)
+    target = lit(str(staging_root / table))
+    run(con, f"copy (select as_of_date, {columns} from {q(table)} where as_of_date between $date_from and $date_to "
+             f"order by as_of_date, {order}) to {target} "
+             "(format parquet, compression zstd, partition_by (as_of_date), filename_pattern 'part-{i}')",
+        dates.params)
+
+
+def _empty_file(con: duckdb.DuckDBPyConnection, folder: Path, table: str, contract: Contract) -> None:
+    """A date without rows still publishes the table: a file with the contract's columns."""
+    folder.mkdir(parents=True, exist_ok=True)
+    columns = ", ".join(q(c.name) for c in contract.columns)
+    con.sql(f"select {columns} from {q(table)} limit 0").write_parquet(str(folder / "part-0.parquet"),
+                                                                       compression="zstd")
+
+
+def _labels(con: duckdb.DuckDBPyConnection, table: str, contract: Contract, dates: DateRange) -> dict:
+    """{date: {column: [values]}} of the columns a contract names as labels of the snapshot."""
+    labels: dict = {}
+    for column in contract.extra.get("manifest_columns", []):
+        rows = run(con, f"select as_of_date, list(v order by v nulls last) from (select distinct as_of_date, "
+                        f"{q(column)}::varchar as v from {q(table)} where as_of_date between $date_from and $date_to) "
+                        "group by all", dates.params).fetchall()
+        for day, values in rows:
+            labels.setdefault(day, {})[column] = values
+    return labels
+
+
+def _logged_inputs(con: duckdb.DuckDBPyConnection, dates: DateRange) -> dict[date, list[dict]]:
+    rows = run(con, "select business_date, entity, source_file, file_sha256, rows_read from ingestion_log "
+                    "where business_date between $date_from and $date_to and source_file is not null "
+                    "order by business_date, entity", dates.params).fetchall()
+    found: dict[date, list[dict]] = {}
+    for day, entity, source_file, sha, rows_read in rows:
+        found.setdefault(day, []).append({"entity": entity, "source_file": source_file, "file_sha256": sha,
+                                          "rows_read": rows_read})
+    return found

@@ -6,8 +6,9 @@ from datetime import date
 import pytest
 
 from pipelines.core.contracts import output_contracts
+from pipelines.core.engine import DateRange
 from pipelines.publishing.snapshot import (PublishError, contract_violations, contract_violations_by_date,
-                                 publish_snapshot)
+                                           publish_range, publish_snapshot)
 
 D = date(2024, 3, 1)
 
@@ -83,7 +84,31 @@ def test_violations_of_a_range_are_those_of_each_date(dq, tmp_path):
     assert sorted(by_date[d2]) == ["rows_read null: 1 rows", "status not allowed: 1 rows"]
     assert by_date[d3] == ["duplicate key: 1 rows"]
     out = tmp_path / "out"
-    publish_snapshot(dq, out, D, ["data_quality"], "run-1", [], {"data_quality": by_date})
+    publish_snapshot(dq, out, D, ["data_quality"], "run-1", [])
     with pytest.raises(PublishError, match="duplicate key: 1 rows"):
-        publish_snapshot(dq, out, d3, ["data_quality"], "run-1", [], {"data_quality": by_date})
+        publish_snapshot(dq, out, d3, ["data_quality"], "run-1", [])
     assert not (out / "data_quality" / "as_of_date=2024-03-03").exists()
+
+
+def test_a_range_publishes_every_date_before_the_first_breach_and_none_after(dq, tmp_path):
+    for day in ("2024-03-02", "2024-03-04"):
+        dq.execute(f"insert into data_quality select date '{day}', * exclude (as_of_date) from data_quality "
+                   "where as_of_date = date '2024-03-01'")
+    dq.execute("update data_quality set status = 'weird' where as_of_date = date '2024-03-02'")
+    out = tmp_path / "out"
+    with pytest.raises(PublishError, match="snapshot 2024-03-02 not published: data_quality: status not allowed"):
+        publish_range(dq, out, DateRange(D, date(2024, 3, 4)), ["data_quality"], "run-1")
+    assert sorted(p.name for p in (out / "_manifests").iterdir()) == ["2024-03-01.json"]
+    assert sorted(p.name for p in (out / "data_quality").iterdir()) == ["as_of_date=2024-03-01"]
+    assert not any((out / "_tmp").iterdir())
+
+
+def test_an_empty_date_publishes_an_empty_file_with_the_contract_columns(dq, tmp_path):
+    out = tmp_path / "out"
+    manifest = publish_range(dq, out, DateRange(date(2024, 2, 29), D), ["data_quality"], "run-1")
+    assert [m["tables"]["data_quality"]["rows"] for m in manifest] == [0, 1]
+    empty = out / "data_quality" / "as_of_date=2024-02-29" / "part-0.parquet"
+    names = [r[0] for r in dq.execute("describe select * from read_parquet($p, hive_partitioning = false)",
+                                      {"p": str(empty)}).fetchall()]
+    assert names == [c.name for c in output_contracts()["data_quality"].columns]
+    assert dq.execute("select count(*) from read_parquet($p)", {"p": str(empty)}).fetchall()[0][0] == 0

@@ -12,6 +12,7 @@ import pytest
 from assets.risk import risk_pd_model
 from models.risk.scorecard import RiskModelError
 from models.store import list_versions
+from pipelines.core.config import RulesResource
 from pipelines.core.config import load_rules
 from pipelines.core.resources import ModelStoreResource, WarehouseResource
 from pipelines.risk.reports import build_risk_transactions
@@ -92,7 +93,7 @@ def test_training_asset_stores_an_approved_version_that_scoring_uses(history, tm
     store = tmp_path / "models"
     result = dg.materialize([risk_pd_model], partition_key=str(LAST), resources={
         "warehouse": WarehouseResource(path=str(history / "warehouse.duckdb")),
-        "model_store": ModelStoreResource(path=str(store))})
+        "model_store": ModelStoreResource(path=str(store)), "rules": RulesResource()})
     assert result.success
     versions = list_versions(store, "risk_pd")
     assert len(versions) == 1 and versions[0]["approved"]
@@ -105,5 +106,5 @@ def test_training_asset_without_loan_performance_keeps_the_rules(tmp_path):
     con.close()
     result = dg.materialize([risk_pd_model], partition_key=str(LAST), resources={
         "warehouse": WarehouseResource(path=str(tmp_path / "warehouse.duckdb")),
-        "model_store": ModelStoreResource(path=str(tmp_path / "models"))})
+        "model_store": ModelStoreResource(path=str(tmp_path / "models")), "rules": RulesResource()})
     assert result.success and list_versions(tmp_path / "models", "risk_pd") == []

@@ -1,198 +1,179 @@
--- One row per customer with a counted (customer-initiated) transaction in the longest activity
--- window up to $as_of_date: the last such day in the RFM window, frequency and amount over the
--- RFM window, counts over the two trend windows and the dormancy window. Transactions count for
--- the owner of their account on $as_of_date; those of accounts not delivered yet (staging
--- written past ingestion, which quarantines them as orphan_key) make one row with a null
--- customer_id, so that the next date can carry them forward too.
--- Point in time: only rows delivered on or before $as_of_date are read.
+-- One row per business date in [$date_from, $date_to] and customer with a counted
+-- (customer-initiated) transaction in the longest activity window up to that date: the last such
+-- day in the RFM window, frequency and amount over the RFM window, counts over the two trend
+-- windows and the dormancy window. Each window is (D - a, D - b]: RFM (D - rfm, D], recent
+-- (D - trend, D], prior (D - 2 trend, D - trend], dormancy (D - dormant, D].
+-- Transactions count for the owner of their account on D (its latest delivered row); those of
+-- accounts not delivered yet (staging written past ingestion, which quarantines them as
+-- orphan_key) make one row with a null customer_id.
+-- Point in time: a transaction counts on D only when delivered on or before D, so it is in a
+-- window from greatest(its day, its delivery) to its day + window - 1.
 --
--- Reads activity_accounts_today, the rows of sql/int/int_account_activity.sql for the date in
--- the same mode (pipelines/customer/activity.py builds it first). Two ways to the same rows:
---   $incremental = false: the account windows grouped by owner.
---   $incremental = true: the rows of $previous_date (the day before, built from the same
---     staging and rules) plus the account changes grouped by owner. The two owners of an
---     account that changed owner today are recomputed from the windows of their accounts
---     instead: from int_account_activity_state when it holds the date ($account_state), else
---     from their transactions. A new account has no earlier transactions unless a null
---     customer_id row exists: pipelines/customer/activity.py then computes in full.
+-- Set-based over the range without a customer x date x transaction join: every window of every account computed directly on
+-- $date_from (the anchor), then only the changes inside the range (a group entering or leaving a
+-- window) as +/- events, summed cumulatively per account. Each account's values hold from one
+-- change to the next, so a night (a range of one) is the anchor alone: one pass over a window of
+-- transactions. Reads transactions of [$date_from - longest window + 1, $date_to] only.
 with
 
-accounts_delivered as not materialized (
-    select account_id, customer_id, business_date, _line
-    from stg_accounts
-    where business_date <= $as_of_date
+business_dates as (
+    select unnest(generate_series($date_from::date, $date_to::date, interval 1 day))::date as as_of_date
 ),
 
-account_rows as (
-    select account_id, last_txn_day, frequency, monetary_amount, txn_count_recent, txn_count_prior,
-           txn_count_dormancy
-    from activity_accounts_today
-),
-
-previous as (
-    select customer_id, last_txn_day, frequency, monetary_amount, txn_count_recent, txn_count_prior,
-           txn_count_dormancy
-    from int_customer_activity
-    where $incremental and as_of_date = $previous_date
-),
-
-accounts_delivered_today as (
-    select account_id, customer_id, _line
-    from accounts_delivered
-    where $incremental and business_date = $as_of_date
-),
-
-owner_today as (
-    select account_id, customer_id
-    from accounts_delivered_today
-    qualify row_number() over (partition by account_id order by _line desc) = 1
-),
-
-owner_yesterday as (
-    select d.account_id, d.customer_id
-    from accounts_delivered d
-    join owner_today t using (account_id)
-    where d.business_date < $as_of_date
-    qualify row_number() over (partition by d.account_id order by d.business_date desc, d._line desc) = 1
-),
-
-moved_accounts as (
-    select t.account_id, y.customer_id as owner_yesterday, t.customer_id as owner_today
-    from owner_today t
-    join owner_yesterday y using (account_id)
-    where y.customer_id <> t.customer_id
-),
-
-recomputed_customers as (
-    select owner_today as customer_id from moved_accounts
-    union
-    select owner_yesterday from moved_accounts
-),
-
--- Incremental: owners are needed only for the accounts that changed and the accounts of the
--- recomputed customers.
-owned_accounts_needed as (
-    select account_id from account_rows where $incremental
-    union
-    select account_id from accounts_delivered where customer_id in (select customer_id from recomputed_customers)
-),
-
--- An account's owner on the date is the one of its latest delivered row.
-account_owner as (
-    select account_id, customer_id
-    from accounts_delivered
-    where not $incremental or account_id in (select account_id from owned_accounts_needed)
-    qualify row_number() over (partition by account_id order by business_date desc, _line desc) = 1
-),
-
-recomputed_account_ids as (
-    select account_id from account_owner
-    where customer_id in (select customer_id from recomputed_customers)
-),
-
--- A date rebuilt behind the account state: the recomputed customers' transactions.
-recomputed_transactions as (
-    select account_id, txn_ts::date as txn_day, amount_reporting
+-- Grouping by (account, day, day seen) first would not pay: nearly every transaction is its own group.
+counted_transactions as materialized (
+    select account_id, txn_ts::date as txn_day, greatest(txn_ts::date, business_date) as seen_day,
+           1 as n, amount_reporting as amount
     from stg_transactions
-    where business_date <= $as_of_date
-      and txn_ts >= cast($as_of_date - greatest($rfm_window_days, 2 * $trend_window_days, $dormant_days) + 1 as timestamp)
-      and txn_ts < cast($as_of_date + 1 as timestamp)
+    where business_date <= $date_to
+      and txn_ts >= cast($date_from::date - greatest($rfm_window_days, 2 * $trend_window_days, $dormant_days) + 1 as timestamp)
+      and txn_ts < cast($date_to::date + 1 as timestamp)
       and list_contains($counted_txn_types, txn_type)
-      -- The condition sits in the subquery: an empty build side stops DuckDB from scanning at all.
-      and account_id in (select account_id from recomputed_account_ids where $incremental and not $account_state)
 ),
 
--- The windows of every account (full), or of the recomputed customers' accounts (incremental).
-recomputed_accounts as (
-    select * from account_rows
-    where not $incremental
-    union all
-    select account_id, last_txn_day, frequency, monetary_amount, txn_count_recent, txn_count_prior,
-           txn_count_dormancy
-    from int_account_activity_state
-    where $incremental and $account_state and account_id in (select account_id from recomputed_account_ids)
-    union all
+-- The first and last date each transaction is in each window (empty when first > last).
+group_windows as (
+    select
+        account_id, txn_day, n, amount,
+        seen_day as rfm_first, txn_day + $rfm_window_days - 1 as rfm_last,
+        seen_day as recent_first, txn_day + $trend_window_days - 1 as recent_last,
+        greatest(seen_day, txn_day + $trend_window_days) as prior_first, txn_day + 2 * $trend_window_days - 1 as prior_last,
+        seen_day as dormancy_first, txn_day + $dormant_days - 1 as dormancy_last
+    from counted_transactions
+),
+
+anchor as (
     select
         account_id,
-        max(txn_day) filter (where txn_day > $as_of_date - $rfm_window_days) as last_txn_day,
-        count(*) filter (where txn_day > $as_of_date - $rfm_window_days) as frequency,
-        sum(amount_reporting) filter (where txn_day > $as_of_date - $rfm_window_days) as monetary_amount,
-        count(*) filter (where txn_day > $as_of_date - $trend_window_days) as txn_count_recent,
-        count(*) filter (where txn_day > $as_of_date - 2 * $trend_window_days
-                           and txn_day <= $as_of_date - $trend_window_days) as txn_count_prior,
-        count(*) filter (where txn_day > $as_of_date - $dormant_days) as txn_count_dormancy
-    from recomputed_transactions
+        $date_from::date as day,
+        sum(n) filter (where rfm_first <= $date_from and $date_from <= rfm_last) as frequency,
+        sum(amount) filter (where rfm_first <= $date_from and $date_from <= rfm_last) as monetary_amount,
+        sum(n) filter (where recent_first <= $date_from and $date_from <= recent_last) as txn_count_recent,
+        sum(n) filter (where prior_first <= $date_from and $date_from <= prior_last) as txn_count_prior,
+        sum(n) filter (where dormancy_first <= $date_from and $date_from <= dormancy_last) as txn_count_dormancy,
+        max(txn_day) filter (where rfm_first <= $date_from and $date_from <= rfm_last) as latest_day
+    from group_windows
     group by account_id
 ),
 
--- Aggregated per account first, then per owner: only one row per account goes through the
--- join to its owner.
-recomputed as (
-    select
-        o.customer_id,
-        max(a.last_txn_day) as last_txn_day,
-        sum(a.frequency) as frequency,
-        sum(a.monetary_amount) as monetary_amount,
-        sum(a.txn_count_recent) as txn_count_recent,
-        sum(a.txn_count_prior) as txn_count_prior,
-        sum(a.txn_count_dormancy) as txn_count_dormancy
-    from recomputed_accounts a
-    left join account_owner o using (account_id)
-    group by o.customer_id
-),
-
-customer_changes as (
-    select
-        o.customer_id,
-        max(c.last_txn_day) as entered_last_day,
-        sum(c.frequency) as frequency,
-        sum(c.monetary_amount) as monetary_amount,
-        sum(c.txn_count_recent) as txn_count_recent,
-        sum(c.txn_count_prior) as txn_count_prior,
-        sum(c.txn_count_dormancy) as txn_count_dormancy
-    from account_rows c
-    left join account_owner o using (account_id)
-    where $incremental
-    group by o.customer_id
-),
-
--- The latest day leaves the RFM window only together with every earlier one, so yesterday's
--- last day stands unless it left; a day that entered today is later than any that stayed.
-carried as (
-    select
-        coalesce(p.customer_id, c.customer_id) as customer_id,
-        greatest(case when p.last_txn_day > $as_of_date - $rfm_window_days then p.last_txn_day end,
-                 c.entered_last_day) as last_txn_day,
-        coalesce(p.frequency, 0) + coalesce(c.frequency, 0) as frequency,
-        coalesce(p.monetary_amount, 0) + coalesce(c.monetary_amount, 0) as monetary_amount,
-        coalesce(p.txn_count_recent, 0) + coalesce(c.txn_count_recent, 0) as txn_count_recent,
-        coalesce(p.txn_count_prior, 0) + coalesce(c.txn_count_prior, 0) as txn_count_prior,
-        coalesce(p.txn_count_dormancy, 0) + coalesce(c.txn_count_dormancy, 0) as txn_count_dormancy
-    from previous p
-    full join customer_changes c on c.customer_id is not distinct from p.customer_id
-),
-
-activity as (
-    select * from carried
-    where customer_id is null or customer_id not in (select customer_id from recomputed_customers)
+-- A group enters a window on its first date and leaves the day after its last (a window whose
+-- first date is after its last, a delivery later than the window, never counts). Only entries
+-- and exits after $date_from and up to $date_to change a value in the range.
+window_events as (
+    select account_id, rfm_first as day, n as f, amount as m, 0 as r, 0 as p, 0 as d, txn_day as latest
+    from group_windows where rfm_first <= rfm_last and rfm_first > $date_from and rfm_first <= $date_to
     union all
-    select * from recomputed
+    select account_id, rfm_last + 1, -n, -amount, 0, 0, 0, null
+    from group_windows where rfm_first <= rfm_last and rfm_last >= $date_from and rfm_last < $date_to
+    union all
+    select account_id, recent_first, 0, 0, n, 0, 0, null
+    from group_windows where recent_first <= recent_last and recent_first > $date_from and recent_first <= $date_to
+    union all
+    select account_id, recent_last + 1, 0, 0, -n, 0, 0, null
+    from group_windows where recent_first <= recent_last and recent_last >= $date_from and recent_last < $date_to
+    union all
+    select account_id, prior_first, 0, 0, 0, n, 0, null
+    from group_windows where prior_first <= prior_last and prior_first > $date_from and prior_first <= $date_to
+    union all
+    select account_id, prior_last + 1, 0, 0, 0, -n, 0, null
+    from group_windows where prior_first <= prior_last and prior_last >= $date_from and prior_last < $date_to
+    union all
+    select account_id, dormancy_first, 0, 0, 0, 0, n, null
+    from group_windows where dormancy_first <= dormancy_last and dormancy_first > $date_from and dormancy_first <= $date_to
+    union all
+    select account_id, dormancy_last + 1, 0, 0, 0, 0, -n, null
+    from group_windows where dormancy_first <= dormancy_last and dormancy_last >= $date_from and dormancy_last < $date_to
+),
+
+changes as (
+    select account_id, day, frequency, monetary_amount, txn_count_recent, txn_count_prior, txn_count_dormancy,
+           latest_day
+    from anchor
+    union all
+    select account_id, day, sum(f), sum(m), sum(r), sum(p), sum(d), max(latest)
+    from window_events
+    group by account_id, day
+),
+
+-- Each account's windows from one change to the day before the next. The latest day is a
+-- running max: it leaves the RFM window only together with every earlier day.
+account_spans as (
+    select
+        account_id,
+        day as valid_from,
+        coalesce(lead(day) over (partition by account_id order by day) - 1, $date_to::date) as valid_to,
+        sum(coalesce(frequency, 0)) over running as frequency,
+        sum(coalesce(monetary_amount, 0)) over running as monetary_amount,
+        sum(coalesce(txn_count_recent, 0)) over running as txn_count_recent,
+        sum(coalesce(txn_count_prior, 0)) over running as txn_count_prior,
+        sum(coalesce(txn_count_dormancy, 0)) over running as txn_count_dormancy,
+        max(latest_day) over running as latest_day
+    from changes
+    window running as (partition by account_id order by day rows between unbounded preceding and current row)
+),
+
+active_spans as (
+    select * from account_spans
+    where frequency > 0 or txn_count_recent > 0 or txn_count_prior > 0 or txn_count_dormancy > 0
+),
+
+-- An account's owner from each delivery to the day before the next (the delivery's last line),
+-- and nobody before its first delivery.
+owner_deliveries as (
+    select account_id, business_date as valid_from, arg_max(customer_id, _line) as customer_id
+    from stg_accounts
+    where business_date <= $date_to
+    group by account_id, business_date
+),
+
+owner_spans as (
+    select account_id, customer_id, valid_from,
+           coalesce(lead(valid_from) over (partition by account_id order by valid_from) - 1, $date_to::date) as valid_to
+    from owner_deliveries
+    union all
+    select account_id, null, date '0001-01-01', min(valid_from) - 1
+    from owner_deliveries
+    group by account_id
+),
+
+-- The account's windows on each date of the range, with its owner on that date.
+account_dates as (
+    select
+        d.as_of_date,
+        o.customer_id,
+        s.frequency, s.monetary_amount, s.txn_count_recent, s.txn_count_prior, s.txn_count_dormancy,
+        case when s.frequency > 0 then s.latest_day end as last_txn_day
+    from active_spans s
+    join business_dates d on d.as_of_date between s.valid_from and s.valid_to
+    left join owner_spans o on o.account_id = s.account_id and d.as_of_date between o.valid_from and o.valid_to
+),
+
+customer_dates as (
+    select
+        as_of_date,
+        customer_id,
+        max(last_txn_day) as last_txn_day,
+        sum(frequency) as frequency,
+        sum(monetary_amount) as monetary_amount,
+        sum(txn_count_recent) as txn_count_recent,
+        sum(txn_count_prior) as txn_count_prior,
+        sum(txn_count_dormancy) as txn_count_dormancy
+    from account_dates
+    group by as_of_date, customer_id
 ),
 
 final as (
     select
-        $as_of_date as as_of_date,
+        as_of_date,
         customer_id,
         last_txn_day,
-        date_diff('day', last_txn_day, $as_of_date) as recency_days,
+        date_diff('day', last_txn_day, as_of_date) as recency_days,
         frequency::bigint as frequency,
         coalesce(monetary_amount, 0)::decimal(18, 2) as monetary_amount,
         txn_count_recent::bigint as txn_count_recent,
         txn_count_prior::bigint as txn_count_prior,
         txn_count_dormancy::bigint as txn_count_dormancy
-    from activity
-    -- The windows together span the longest one.
-    where frequency > 0 or txn_count_recent > 0 or txn_count_prior > 0 or txn_count_dormancy > 0
+    from customer_dates
 )
 
 select * from final

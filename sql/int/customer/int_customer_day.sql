@@ -1,135 +1,170 @@
--- One row per customer known on $as_of_date: profile (no direct identifiers), tenure, age band,
--- open accounts by product family, AUM in the reporting currency today and one trend window
--- ago, and counted-transaction activity over the RFM, trend and dormancy windows (from
--- int_customer_activity, built first for the same date).
--- Point in time: only rows delivered on or before $as_of_date are read, so a backfill of a
--- past date gives what the nightly run gave.
+-- One row per business date in [$date_from, $date_to] and customer known on that date: profile
+-- (no direct identifiers), tenure, age band, open accounts by product family, AUM in the
+-- reporting currency on the date and one trend window before, and counted-transaction activity
+-- over the RFM, trend and dormancy windows (from int_customer_activity, built first for the
+-- same dates).
+-- Point in time: a date reads only rows delivered on or before it, so a backfill of a past date
+-- gives what the nightly run gave.
+--
+-- Set-based over the range: a customer, account or product row holds from its delivery to the
+-- day before the next delivery of the same key (the delivery's last line), joined to the dates
+-- it covers. The latest balance (or rate) on or before D among the rows delivered by D is a
+-- running arg_max over the day each row becomes visible, greatest(its date, its delivery),
+-- looked up per date with an ASOF join; the trend base the same with its date shifted by the
+-- trend window.
 with
 
-customers_delivered as (
-    select business_date, _line, customer_id, customer_type, status, gender, city, branch_id, rm_id,
-           risk_tolerance, marketing_consent, onboard_date, birth_date
+business_dates as (
+    select unnest(generate_series($date_from::date, $date_to::date, interval 1 day))::date as as_of_date
+),
+
+customer_versions as (
+    select customer_id, customer_type, status, gender, city, branch_id, rm_id, risk_tolerance,
+           marketing_consent, onboard_date, birth_date, business_date as valid_from,
+           coalesce(lead(business_date) over (partition by customer_id order by business_date) - 1,
+                    $date_to::date) as valid_to
     from stg_customers
-    where business_date <= $as_of_date
+    where business_date <= $date_to
+    qualify row_number() over (partition by customer_id, business_date order by _line desc) = 1
 ),
 
-accounts_delivered as (
-    select business_date, _line, account_id, customer_id, product_code, open_date, close_date, status, currency
+account_versions as (
+    select account_id, customer_id, product_code, open_date, close_date, status, currency,
+           business_date as valid_from,
+           coalesce(lead(business_date) over (partition by account_id order by business_date) - 1,
+                    $date_to::date) as valid_to
     from stg_accounts
-    where business_date <= $as_of_date
+    where business_date <= $date_to
+    qualify row_number() over (partition by account_id, business_date order by _line desc) = 1
 ),
 
-products_delivered as (
-    select business_date, _line, product_code, product_family
+product_versions as (
+    select product_code, product_family, business_date as valid_from,
+           coalesce(lead(business_date) over (partition by product_code order by business_date) - 1,
+                    $date_to::date) as valid_to
     from stg_products
-    where business_date <= $as_of_date
+    where business_date <= $date_to
+    qualify row_number() over (partition by product_code, business_date order by _line desc) = 1
 ),
 
--- delivery_order ranks rows by balance date, then delivery (business date, line): one hugeint,
--- which arg_max compares several times faster than a struct.
+-- delivery_order ranks rows by balance date, then delivery (business date, line): one hugeint.
 balances_delivered as (
     select
-        account_id, balance_date, balance, amount_reporting,
+        account_id, balance_date, business_date, balance, amount_reporting,
         (date_diff('day', date '1900-01-01', balance_date)::hugeint << 64)
             + (date_diff('day', date '1900-01-01', business_date)::hugeint << 32) + _line as delivery_order
     from stg_balances
-    where business_date <= $as_of_date and balance_date <= $as_of_date
+    where business_date <= $date_to and balance_date <= $date_to
+),
+
+balance_now_changes as (
+    select
+        account_id, visible_from,
+        arg_max(balance, delivery_order) over running as balance,
+        arg_max(amount_reporting, delivery_order) over running as amount_reporting
+    from (select account_id, greatest(balance_date, business_date) as visible_from, balance, amount_reporting,
+                 delivery_order
+          from balances_delivered)
+    window running as (partition by account_id order by visible_from, delivery_order
+                       rows between unbounded preceding and current row)
+    qualify row_number() over (partition by account_id, visible_from order by delivery_order desc) = 1
+),
+
+balance_base_changes as (
+    select
+        account_id, visible_from,
+        arg_max(balance, delivery_order) over running as balance,
+        arg_max(amount_reporting, delivery_order) over running as amount_reporting
+    from (select account_id, greatest(balance_date + $trend_window_days, business_date) as visible_from, balance,
+                 amount_reporting, delivery_order
+          from balances_delivered)
+    window running as (partition by account_id order by visible_from, delivery_order
+                       rows between unbounded preceding and current row)
+    qualify row_number() over (partition by account_id, visible_from order by delivery_order desc) = 1
 ),
 
 fx_delivered as (
-    select currency, rate_date, rate_to_reporting, business_date
+    select currency, rate_to_reporting, {'d': rate_date, 'b': business_date} as rate_order,
+           greatest(rate_date, business_date) as now_from,
+           greatest(rate_date + $trend_window_days, business_date) as base_from
     from stg_fx_rates
-    where business_date <= $as_of_date and rate_date <= $as_of_date
+    where business_date <= $date_to and rate_date <= $date_to
+),
+
+fx_now_changes as (
+    select currency, now_from as visible_from,
+           arg_max(rate_to_reporting, rate_order) over (partition by currency order by now_from, rate_order
+                                                        rows between unbounded preceding and current row) as rate
+    from fx_delivered
+    qualify row_number() over (partition by currency, now_from order by rate_order desc) = 1
+),
+
+fx_base_changes as (
+    select currency, base_from as visible_from,
+           arg_max(rate_to_reporting, rate_order) over (partition by currency order by base_from, rate_order
+                                                        rows between unbounded preceding and current row) as rate
+    from fx_delivered
+    qualify row_number() over (partition by currency, base_from order by rate_order desc) = 1
 ),
 
 activity as (
-    select customer_id, last_txn_day, recency_days, frequency, monetary_amount, txn_count_recent,
+    select as_of_date, customer_id, last_txn_day, recency_days, frequency, monetary_amount, txn_count_recent,
            txn_count_prior, txn_count_dormancy
     from int_customer_activity
-    where as_of_date = $as_of_date
+    where as_of_date between $date_from and $date_to
 ),
 
 customer_state as (
-    select *
-    from customers_delivered
-    qualify row_number() over (partition by customer_id order by business_date desc, _line desc) = 1
+    select d.as_of_date, c.*
+    from customer_versions c
+    join business_dates d on d.as_of_date between c.valid_from and c.valid_to
 ),
 
 account_state as (
-    select *
-    from accounts_delivered
-    qualify row_number() over (partition by account_id order by business_date desc, _line desc) = 1
-),
-
-product_state as (
-    select product_code, product_family
-    from products_delivered
-    qualify row_number() over (partition by product_code order by business_date desc, _line desc) = 1
+    select d.as_of_date, a.*
+    from account_versions a
+    join business_dates d on d.as_of_date between a.valid_from and a.valid_to
 ),
 
 accounts as (
     select
+        a.as_of_date,
         a.account_id,
         a.customer_id,
         coalesce(a.currency, $reporting_currency) as currency,
         p.product_family,
-        a.open_date <= $as_of_date
+        a.open_date <= a.as_of_date
             and coalesce(a.status, 'active') <> 'closed'
-            and (a.close_date is null or a.close_date > $as_of_date) as is_open,
+            and (a.close_date is null or a.close_date > a.as_of_date) as is_open,
         -- A closed status without a close date cannot be placed in time: it counts as open then.
-        a.open_date <= $as_of_date - $trend_window_days
-            and (a.close_date is null or a.close_date > $as_of_date - $trend_window_days) as was_open_at_trend_base,
+        a.open_date <= a.as_of_date - $trend_window_days
+            and (a.close_date is null or a.close_date > a.as_of_date - $trend_window_days) as was_open_at_trend_base,
         coalesce(list_contains($aum_families, p.product_family), false) as counts_for_aum
     from account_state a
-    left join product_state p using (product_code)
-),
-
--- Balances carry forward: an account's balance on a date is its latest balance_date on or before it
--- (a re-delivered balance of the same day: the latest delivery wins).
-latest_balances as (
-    select
-        b.account_id,
-        arg_max(b.balance, b.delivery_order) as balance_now,
-        arg_max(b.amount_reporting, b.delivery_order) as reporting_now,
-        arg_max(b.balance, b.delivery_order)
-            filter (where b.balance_date <= $as_of_date - $trend_window_days) as balance_base,
-        arg_max(b.amount_reporting, b.delivery_order)
-            filter (where b.balance_date <= $as_of_date - $trend_window_days) as reporting_base
-    from balances_delivered b
-    group by b.account_id
+    left join product_versions p
+      on p.product_code = a.product_code and a.as_of_date between p.valid_from and p.valid_to
 ),
 
 -- A carried-forward foreign balance is revalued at the newest rate on or before each date; the
 -- rate of its own balance date (ingestion guaranteed one) is the fallback, never 1.0.
-fx_now as (
-    select currency, arg_max(rate_to_reporting, {'d': rate_date, 'b': business_date}) as rate
-    from fx_delivered
-    group by currency
-),
-
-fx_base as (
-    select f.currency, arg_max(f.rate_to_reporting, {'d': f.rate_date, 'b': f.business_date}) as rate
-    from fx_delivered f
-    where f.rate_date <= $as_of_date - $trend_window_days
-    group by f.currency
-),
-
 account_balances as (
     select
         a.*,
         -- decimal(18,2) again after conversion: sums stay on 64-bit decimals.
-        case when a.currency = $reporting_currency then lb.balance_now
-             else coalesce(round(lb.balance_now * fn.rate, 2), lb.reporting_now) end::decimal(18, 2) as balance_now_cny,
-        case when a.currency = $reporting_currency then lb.balance_base
-             else coalesce(round(lb.balance_base * fb.rate, 2), lb.reporting_base) end::decimal(18, 2) as balance_base_cny
+        case when a.currency = $reporting_currency then bn.balance
+             else coalesce(round(bn.balance * fn.rate, 2), bn.amount_reporting) end::decimal(18, 2) as balance_now_cny,
+        case when a.currency = $reporting_currency then bb.balance
+             else coalesce(round(bb.balance * fb.rate, 2), bb.amount_reporting) end::decimal(18, 2) as balance_base_cny
     from accounts a
-    left join latest_balances lb using (account_id)
-    left join fx_now fn on fn.currency = a.currency
-    left join fx_base fb on fb.currency = a.currency
+    asof left join balance_now_changes bn on bn.account_id = a.account_id and a.as_of_date >= bn.visible_from
+    asof left join balance_base_changes bb on bb.account_id = a.account_id and a.as_of_date >= bb.visible_from
+    asof left join fx_now_changes fn on fn.currency = a.currency and a.as_of_date >= fn.visible_from
+    asof left join fx_base_changes fb on fb.currency = a.currency and a.as_of_date >= fb.visible_from
 ),
 
 holdings as (
     select
+        as_of_date,
         customer_id,
         count(*) as accounts_known,
         count(*) filter (where is_open) as accounts_open,
@@ -147,14 +182,14 @@ holdings as (
         coalesce(sum(balance_now_cny) filter (where is_open and counts_for_aum), 0) as aum,
         coalesce(sum(balance_base_cny) filter (where was_open_at_trend_base and counts_for_aum), 0) as aum_trend_base
     from account_balances
-    group by customer_id
+    group by as_of_date, customer_id
 ),
 
 customer_ages as (
     select
         *,
-        year($as_of_date) - year(birth_date)
-            - case when strftime($as_of_date, '%m%d') < strftime(birth_date, '%m%d') then 1 else 0 end as age
+        year(as_of_date) - year(birth_date)
+            - case when strftime(as_of_date, '%m%d') < strftime(birth_date, '%m%d') then 1 else 0 end as age
     from customer_state
 ),
 
@@ -167,7 +202,7 @@ customer_bands as (
 
 final as (
     select
-        $as_of_date as as_of_date,
+        c.as_of_date,
         c.customer_id,
         c.customer_type,
         coalesce(c.status, 'active') as status,
@@ -178,7 +213,7 @@ final as (
         c.risk_tolerance,
         coalesce(c.marketing_consent, false) as marketing_consent,
         c.onboard_date,
-        date_diff('day', c.onboard_date, $as_of_date) as tenure_days,
+        date_diff('day', c.onboard_date, c.as_of_date) as tenure_days,
         case
             when c.band_index is null then null
             when c.band_index = 0 then '<' || $age_band_edges[1]
@@ -223,8 +258,8 @@ final as (
         coalesce(act.txn_count_prior, 0) as txn_count_prior,
         coalesce(act.txn_count_dormancy, 0) as txn_count_dormancy
     from customer_bands c
-    left join holdings h using (customer_id)
-    left join activity act using (customer_id)
+    left join holdings h on h.as_of_date = c.as_of_date and h.customer_id = c.customer_id
+    left join activity act on act.as_of_date = c.as_of_date and act.customer_id = c.customer_id
 )
 
 select * from final

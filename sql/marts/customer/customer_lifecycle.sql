@@ -1,23 +1,27 @@
--- One row per customer known on $as_of_date: tenure, AUM and its tier, lifecycle stage with the
+-- One row per business date in [$date_from, $date_to] and customer known on that date: tenure, AUM and its tier, lifecycle stage with the
 -- stage it came from and since when, and the recommended lifecycle action.
 -- Stage precedence (first that holds): churned (customer closed, or every account closed) >
 -- new (tenure below $new_tenure_days) > dormant (no counted transaction in the dormancy window)
 -- > at_risk (activity or AUM down by $at_risk_drop or more over the trend window) > growing
 -- (activity or AUM up by $growing_rise or more) > mature.
 -- previous_stage / stage_since come from the latest earlier snapshot in this table, so a
--- backfill of a date equals the nightly run as long as dates are built in order.
+-- backfill of a date equals the nightly run as long as dates are built in order: within the
+-- range the earlier snapshot is the previous date with rows, for its first date the latest
+-- date before it in the table (the seed). A customer's run of one stage over consecutive
+-- snapshots is one island: its first row decides previous_stage and stage_since for all of it
+-- (the seed row's own values when the island starts at the seed).
 with
 
 customer_day as (
     select *
     from int_customer_day
-    where as_of_date = $as_of_date
+    where as_of_date between $date_from and $date_to
 ),
 
-earlier_snapshot as (
-    select customer_id, stage, previous_stage, stage_since
+seed as (
+    select as_of_date, customer_id, stage, previous_stage, stage_since
     from customer_lifecycle
-    where as_of_date = (select max(as_of_date) from customer_lifecycle where as_of_date < $as_of_date)
+    where as_of_date = (select max(as_of_date) from customer_lifecycle where as_of_date < $date_from)
 ),
 
 action_rules as (
@@ -42,7 +46,7 @@ trends as (
     from tiered
 ),
 
-staged as (
+staged as materialized (
     select
         *,
         case
@@ -67,24 +71,83 @@ stage_tier_actions as (
     group by p.stage, p.tier
 ),
 
+snapshot_dates as (
+    select distinct as_of_date from staged
+    union
+    select distinct as_of_date from seed
+),
+
+previous_dates as (
+    select as_of_date, lag(as_of_date) over (order by as_of_date) as previous_date
+    from snapshot_dates
+),
+
+snapshots as (
+    select as_of_date, customer_id, stage, onboard_date, false as is_seed, null::varchar as seed_previous_stage,
+           null::date as seed_stage_since
+    from staged
+    union all
+    select as_of_date, customer_id, stage, null, true, previous_stage, stage_since
+    from seed
+),
+
+-- Present in the earlier snapshot: the customer's own previous row is that snapshot's.
+ordered as (
+    select
+        s.*,
+        lag(s.as_of_date) over by_customer is not distinct from p.previous_date
+            and p.previous_date is not null as continues,
+        lag(s.stage) over by_customer as earlier_stage
+    from snapshots s
+    join previous_dates p using (as_of_date)
+    window by_customer as (partition by s.customer_id order by s.as_of_date)
+),
+
+islands as (
+    select
+        *,
+        sum(case when continues and earlier_stage = stage then 0 else 1 end)
+            over (partition by customer_id order by as_of_date rows between unbounded preceding and current row) as island
+    from ordered
+),
+
+-- What the first row of an island sets: the seed keeps its own; a changed stage records the
+-- stage it came from; a customer absent from the earlier snapshot has none, and a first-seen
+-- new customer's stage began when onboarded.
+island_starts as (
+    select
+        *,
+        case when is_seed then seed_previous_stage
+             when continues then earlier_stage end as start_previous_stage,
+        case when is_seed then seed_stage_since
+             when not continues and stage = 'new' then onboard_date
+             else as_of_date end as start_stage_since
+    from islands
+),
+
+history as (
+    select
+        as_of_date, customer_id, is_seed,
+        first_value(start_previous_stage) over island_rows as previous_stage,
+        first_value(start_stage_since) over island_rows as stage_since
+    from island_starts
+    window island_rows as (partition by customer_id, island order by as_of_date
+                           rows between unbounded preceding and current row)
+),
+
 final as (
     select
-        $as_of_date as as_of_date,
+        s.as_of_date,
         s.customer_id,
         s.tenure_days,
         s.aum,
         s.tier,
         s.stage,
-        case when e.stage = s.stage then e.previous_stage else e.stage end as previous_stage,
-        case
-            when e.stage = s.stage then e.stage_since
-            -- First seen as new: the stage began when the customer was onboarded.
-            when e.stage is null and s.stage = 'new' then s.onboard_date
-            else $as_of_date
-        end as stage_since,
+        h.previous_stage,
+        h.stage_since,
         a.recommended_action
     from staged s
-    left join earlier_snapshot e using (customer_id)
+    join history h on h.as_of_date = s.as_of_date and h.customer_id = s.customer_id and not h.is_seed
     left join stage_tier_actions a on a.stage = s.stage and a.tier = s.tier
 )
 

@@ -1,6 +1,8 @@
--- One row per customer known on $as_of_date: recency, frequency and monetary over the RFM
--- window, r/f/m scores 1..$score_levels (higher is better) over the scored base, the named
--- segment, and the segment of the latest earlier snapshot in this table.
+-- One row per business date in [$date_from, $date_to] and customer known on that date: recency,
+-- frequency and monetary over the RFM window, r/f/m scores 1..$score_levels (higher is better)
+-- over the date's scored base, the named segment, and the segment of the latest earlier
+-- snapshot in this table (an earlier date of the range, or for the range's first date the
+-- latest date before it in the table: the rows a date-by-date build would have read).
 -- Scored base: customers with at least one counted transaction in the window; the rest are
 -- $inactive_segment with no scores.
 -- Quintile scores never split a tie: all customers with the same value get the score of the
@@ -10,30 +12,42 @@
 -- customers than levels -> scores spread over 1..levels (2 customers: 2 and 4); none -> no rows.
 with
 
+business_dates as (
+    select unnest(generate_series($date_from::date, $date_to::date, interval 1 day))::date as as_of_date
+),
+
 -- The base: every customer delivered on or before the date (as in int_customer_day).
-customers_known as (
-    select distinct customer_id
+first_deliveries as (
+    select customer_id, min(business_date) as first_delivered
     from stg_customers
-    where business_date <= $as_of_date
+    where business_date <= $date_to
+    group by customer_id
+),
+
+customers_known as (
+    select d.as_of_date, f.customer_id
+    from first_deliveries f
+    join business_dates d on d.as_of_date >= f.first_delivered
 ),
 
 activity as (
-    select customer_id, recency_days, frequency, monetary_amount
+    select as_of_date, customer_id, recency_days, frequency, monetary_amount
     from int_customer_activity
-    where as_of_date = $as_of_date
+    where as_of_date between $date_from and $date_to
 ),
 
 -- Read only when M is AUM (rfm.monetary: aum).
 customer_aum as (
-    select customer_id, aum
+    select as_of_date, customer_id, aum
     from int_customer_day
-    where as_of_date = $as_of_date and $monetary_basis = 'aum'
+    where as_of_date between $date_from and $date_to and $monetary_basis = 'aum'
 ),
 
-earlier_snapshot as (
-    select customer_id, segment
+-- The latest date before the range in this table: the earlier snapshot of the range's first date.
+seed as (
+    select as_of_date, customer_id, segment
     from customer_rfm
-    where as_of_date = (select max(as_of_date) from customer_rfm where as_of_date < $as_of_date)
+    where as_of_date = (select max(as_of_date) from customer_rfm where as_of_date < $date_from)
 ),
 
 segment_rules as (
@@ -44,14 +58,15 @@ segment_rules as (
 
 measured as (
     select
+        k.as_of_date,
         k.customer_id,
         a.recency_days,
         coalesce(a.frequency, 0) as frequency,
         case when $monetary_basis = 'aum' then coalesce(m.aum, 0)
              else coalesce(a.monetary_amount, 0) end::decimal(18, 2) as monetary
     from customers_known k
-    left join activity a using (customer_id)
-    left join customer_aum m using (customer_id)
+    left join activity a on a.as_of_date = k.as_of_date and a.customer_id = k.customer_id
+    left join customer_aum m on m.as_of_date = k.as_of_date and m.customer_id = k.customer_id
 ),
 
 scored_base as (
@@ -59,72 +74,78 @@ scored_base as (
 ),
 
 base_size as (
-    select count(*) as n from scored_base
+    select as_of_date, count(*) as n from scored_base group by as_of_date
 ),
 
 -- Each distinct value is scored once. "worse" counts the customers whose value ranks below the
 -- value's tie group: more days since the last transaction, fewer transactions, less money.
 recency_groups as (
     select
+        as_of_date,
         recency_days as value,
         count(*) as tied,
-        coalesce(sum(count(*)) over (order by recency_days desc
+        coalesce(sum(count(*)) over (partition by as_of_date order by recency_days desc
                                      rows between unbounded preceding and 1 preceding), 0) as worse
     from scored_base
-    group by recency_days
+    group by as_of_date, recency_days
 ),
 
 frequency_groups as (
     select
+        as_of_date,
         frequency as value,
         count(*) as tied,
-        coalesce(sum(count(*)) over (order by frequency
+        coalesce(sum(count(*)) over (partition by as_of_date order by frequency
                                      rows between unbounded preceding and 1 preceding), 0) as worse
     from scored_base
-    group by frequency
+    group by as_of_date, frequency
 ),
 
 monetary_groups as (
     select
+        as_of_date,
         monetary as value,
         count(*) as tied,
-        coalesce(sum(count(*)) over (order by monetary
+        coalesce(sum(count(*)) over (partition by as_of_date order by monetary
                                      rows between unbounded preceding and 1 preceding), 0) as worse
     from scored_base
-    group by monetary
+    group by as_of_date, monetary
 ),
 
 recency_scores as (
     select
+        g.as_of_date,
         g.value,
         case when $scoring = 'fixed'
              then 1 + len(list_filter($recency_cuts, lambda c: g.value <= c))
              else 1 + ($score_levels * (2 * g.worse + g.tied)) // (2 * b.n)
         end::bigint as score
     from recency_groups g
-    cross join base_size b
+    join base_size b using (as_of_date)
 ),
 
 frequency_scores as (
     select
+        g.as_of_date,
         g.value,
         case when $scoring = 'fixed'
              then 1 + len(list_filter($frequency_cuts, lambda c: g.value >= c))
              else 1 + ($score_levels * (2 * g.worse + g.tied)) // (2 * b.n)
         end::bigint as score
     from frequency_groups g
-    cross join base_size b
+    join base_size b using (as_of_date)
 ),
 
 monetary_scores as (
     select
+        g.as_of_date,
         g.value,
         case when $scoring = 'fixed'
              then 1 + len(list_filter($monetary_cuts, lambda c: g.value >= c))
              else 1 + ($score_levels * (2 * g.worse + g.tied)) // (2 * b.n)
         end::bigint as score
     from monetary_groups g
-    cross join base_size b
+    join base_size b using (as_of_date)
 ),
 
 -- Scores rise with the value (fall with recency_days), so the lowest value of each score places
@@ -132,22 +153,41 @@ monetary_scores as (
 -- reaches, cut point s being the lowest value scoring s or more (the highest recency_days). A
 -- customer is scored in place from these few cut points instead of being joined to its value.
 recency_cuts as (
-    select list((select max(value) from recency_scores where score >= s) order by s) as cuts
-    from range(2, $score_levels + 1) t(s)
+    select as_of_date, list(cut order by s) as cuts
+    from (
+        select g.as_of_date, t.s, max(g.value) filter (where g.score >= t.s) as cut
+        from recency_scores g
+        cross join range(2, $score_levels + 1) t(s)
+        group by g.as_of_date, t.s
+    )
+    group by as_of_date
 ),
 
 frequency_cuts as (
-    select list((select min(value) from frequency_scores where score >= s) order by s) as cuts
-    from range(2, $score_levels + 1) t(s)
+    select as_of_date, list(cut order by s) as cuts
+    from (
+        select g.as_of_date, t.s, min(g.value) filter (where g.score >= t.s) as cut
+        from frequency_scores g
+        cross join range(2, $score_levels + 1) t(s)
+        group by g.as_of_date, t.s
+    )
+    group by as_of_date
 ),
 
 monetary_cuts as (
-    select list((select min(value) from monetary_scores where score >= s) order by s) as cuts
-    from range(2, $score_levels + 1) t(s)
+    select as_of_date, list(cut order by s) as cuts
+    from (
+        select g.as_of_date, t.s, min(g.value) filter (where g.score >= t.s) as cut
+        from monetary_scores g
+        cross join range(2, $score_levels + 1) t(s)
+        group by g.as_of_date, t.s
+    )
+    group by as_of_date
 ),
 
 scores as (
     select
+        d.as_of_date,
         d.customer_id,
         d.recency_days,
         d.frequency,
@@ -160,9 +200,9 @@ scores as (
         case when d.frequency > 0
              then 1 + len(list_filter(mc.cuts, lambda c: d.monetary >= c)) end::bigint as m_score
     from measured d
-    cross join recency_cuts rc
-    cross join frequency_cuts fc
-    cross join monetary_cuts mc
+    left join recency_cuts rc using (as_of_date)
+    left join frequency_cuts fc using (as_of_date)
+    left join monetary_cuts mc using (as_of_date)
 ),
 
 -- The grid and the cell label resolved once per score cell (levels^3 cells), then joined by equality.
@@ -184,9 +224,9 @@ cell_segments as (
     group by c.r, c.f, c.m
 ),
 
-final as (
+segmented as materialized (
     select
-        $as_of_date as as_of_date,
+        sc.as_of_date,
         sc.customer_id,
         case when sc.scored then sc.recency_days end as recency_days,
         sc.frequency,
@@ -195,11 +235,45 @@ final as (
         sc.f_score,
         sc.m_score,
         cs.rfm_cell,
-        case when sc.scored then cs.segment else $inactive_segment end as segment,
-        e.segment as previous_segment
+        case when sc.scored then cs.segment else $inactive_segment end as segment
     from scores sc
     left join cell_segments cs on cs.r = sc.r_score and cs.f = sc.f_score and cs.m = sc.m_score
-    left join earlier_snapshot e using (customer_id)
+),
+
+-- Each date's earlier snapshot: the previous date with rows, in the range or the seed's.
+snapshot_dates as (
+    select distinct as_of_date from segmented
+    union
+    select distinct as_of_date from seed
+),
+
+previous_dates as (
+    select as_of_date, lag(as_of_date) over (order by as_of_date) as previous_date
+    from snapshot_dates
+),
+
+snapshots as (
+    select as_of_date, customer_id, segment from segmented
+    union all
+    select as_of_date, customer_id, segment from seed
+),
+
+final as (
+    select
+        s.as_of_date,
+        s.customer_id,
+        s.recency_days,
+        s.frequency,
+        s.monetary,
+        s.r_score,
+        s.f_score,
+        s.m_score,
+        s.rfm_cell,
+        s.segment,
+        e.segment as previous_segment
+    from segmented s
+    join previous_dates p using (as_of_date)
+    left join snapshots e on e.as_of_date = p.previous_date and e.customer_id = s.customer_id
 )
 
 select * from final
