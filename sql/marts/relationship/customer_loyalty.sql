@@ -27,9 +27,17 @@ bounds as (
 ),
 
 ledger as (
-    select customer_id, as_of_date as earn_date, balance_points, transaction_points, card_points, points
+    select customer_id, as_of_date as earn_date, points
     from int_loyalty_points
     where as_of_date between $scan_from and $date_to
+),
+
+-- The range's own ledger dates, read apart: joined to the whole window it would build a hash
+-- table of every earn date.
+earned as (
+    select customer_id, as_of_date, balance_points, transaction_points, card_points
+    from int_loyalty_points
+    where as_of_date between $date_from and $date_to
 ),
 
 seed_date as (
@@ -114,7 +122,7 @@ points as (
         s.points_expiring_soon::bigint as points_expiring_soon,
         s.qualifying_points::bigint as qualifying_points
     from sums s
-    left join ledger t on t.customer_id = s.customer_id and t.earn_date = s.as_of_date
+    left join earned t using (as_of_date, customer_id)
 ),
 
 -- Tier bounds are inclusive lower bounds, the first 0: every customer reaches tier 1.
