@@ -9,8 +9,8 @@ customers, accounts, interactions, feedback, customer_lifecycle; the relationshi
 so each RM's book grows with the copies and the per-RM cap does real work. next_best_offer gets one
 product per customer with a hash-spread probability (its own benchmark is bench_propensity.py).
 Each step then runs in its own process (its own peak RSS) with DuckDB's memory limit of the
-warehouse resource (4GB), for 2024-09-12 (first night, Mid-Autumn greetings start: 17 September)
-and 2024-09-13 (second night: every task carried over from the first).
+warehouse resource (4GB), for 2024-09-12 (first night, Mid-Autumn greetings start: 17 September),
+2024-09-13 (second night: every task carried over from the first), then both nights as one range.
 Prints and writes <out>/bench.json."""
 
 from __future__ import annotations
@@ -61,7 +61,8 @@ def prepare(out: Path, customers: int, base: int) -> dict:
     from pipelines.core.contracts import output_contracts
     from pipelines.generator import generate
     from pipelines.ingestion.ingest import init_warehouse
-    from pipelines.customer.segmentation import build_date
+    from pipelines.core.engine import DateRange
+    from pipelines.customer.segmentation import build_segmentation
     from tests.kit.generated import load_landing
 
     landing = out / "landing"
@@ -72,8 +73,7 @@ def prepare(out: Path, customers: int, base: int) -> dict:
     con = _connect(db)
     init_warehouse(con)
     load_landing(con, landing)
-    for day in NIGHTS:
-        build_date(con, day, load_rules())
+    build_segmentation(con, DateRange(NIGHTS[0], NIGHTS[-1]), load_rules())
     copies = max(1, customers // base)
     for table, keys in REPLICATE.items():
         cols = [r[0] for r in con.execute(f"describe {table}").fetchall()]
@@ -88,18 +88,20 @@ def prepare(out: Path, customers: int, base: int) -> dict:
     return {"copies": copies, "rows": counts}
 
 
-def step(out: Path, name: str, day: date) -> dict:
+def step(out: Path, name: str, first: date, last: date) -> dict:
     from pipelines.core.config import load_rules
-    from pipelines.relationship.crm_tasks import build_crm_tasks
-    from pipelines.relationship.rm_scorecard import build_rm_scorecard
+    from pipelines.core.engine import DateRange
+    from pipelines.relationship.crm_tasks import build_crm_tasks_range
+    from pipelines.relationship.rm_scorecard import build_rm_scorecard_range
 
-    build = {"crm_tasks": build_crm_tasks, "rm_scorecard": build_rm_scorecard}[name]
+    build = {"crm_tasks": build_crm_tasks_range, "rm_scorecard": build_rm_scorecard_range}[name]
+    dates = DateRange(first, last)
     con = _connect(out / "warehouse.duckdb")
     t = time.perf_counter()
-    rows = build(con, day, load_rules())
+    rows = build(con, dates, load_rules())
     wall = time.perf_counter() - t
     con.close()
-    return {"step": name, "as_of_date": day.isoformat(), "wall_seconds": round(wall, 2), "rows": rows,
+    return {"step": name, "dates": str(dates), "wall_seconds": round(wall, 2), "rows": rows,
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
 
 
@@ -109,20 +111,22 @@ def main() -> None:
     parser.add_argument("--base", type=int, default=10_000)
     parser.add_argument("--out", default="bench_out/crm")
     parser.add_argument("--step", choices=["crm_tasks", "rm_scorecard"])
-    parser.add_argument("--day")
+    parser.add_argument("--first")
+    parser.add_argument("--last")
     args = parser.parse_args()
     out = Path(args.out)
     if args.step:
-        print(json.dumps(step(out, args.step, date.fromisoformat(args.day))))
+        print(json.dumps(step(out, args.step, date.fromisoformat(args.first), date.fromisoformat(args.last))))
         return
     out.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
     result = {"data": prepare(out, args.customers, args.base), "steps": [],
               "load_average": os.getloadavg()[0]}
     result["prepare_seconds"] = round(time.perf_counter() - t, 1)
-    for day in NIGHTS:
+    for first, last in [(NIGHTS[0], NIGHTS[0]), (NIGHTS[1], NIGHTS[1]), (NIGHTS[0], NIGHTS[1])]:
         for name in ("crm_tasks", "rm_scorecard"):
-            proc = subprocess.run([sys.executable, __file__, "--out", str(out), "--step", name, "--day", day.isoformat()],
+            proc = subprocess.run([sys.executable, __file__, "--out", str(out), "--step", name,
+                                   "--first", first.isoformat(), "--last", last.isoformat()],
                                   check=True, capture_output=True, text=True)
             result["steps"].append(json.loads(proc.stdout.strip().splitlines()[-1]))
             print(result["steps"][-1], flush=True)

@@ -4,13 +4,13 @@
                                        [--scale-days 730] [--out bench_out/loyalty]
 
 1. Real: `--customers` generated customers over `--days` business dates (Parquet, seed 7) are
-   loaded, the segmentation chain is built for each date (untimed: not this step) and then the
-   loyalty step (the date's ledger + customer_loyalty) is timed per date, oldest first.
-   The last date is then recomputed in full and compared with the carried-forward rows.
+   loaded, the segmentation chain is built over the range (untimed: not this step) and then the
+   loyalty step (ledger + customer_loyalty) is timed over the whole range in one call, then date
+   by date (ranges of one, oldest first) to compare both the time and the rows.
 2. Scale: a synthetic ledger of `--scale-customers` customers each earning on every one of
    `--scale-days` days (the worst case: every customer holds AUM above one unit) and
-   int_customer_day for them; the mart query alone is timed on the night, in full (summing the
-   ledger, the expiry window spanning all of it) and carried forward from the night before.
+   int_customer_day for them on two nights; the mart query alone is timed on the night before,
+   on the night (seeded from it), and on both nights as one range (compared with the two).
 DuckDB memory_limit 4GB. Prints and writes <out>/bench.json."""
 
 from __future__ import annotations
@@ -54,8 +54,9 @@ def real(out: Path, customers: int, days: int) -> dict:
     from pipelines.core.config import load_rules
     from pipelines.generator import generate
     from pipelines.ingestion.ingest import init_warehouse
-    from pipelines.relationship.loyalty import build_loyalty, loyalty_rules
-    from pipelines.customer.segmentation import build_date
+    from pipelines.core.engine import DateRange
+    from pipelines.customer.segmentation import build_segmentation
+    from pipelines.relationship.loyalty import build_loyalty_range, loyalty_rules
     from tests.kit.generated import load_landing
 
     end = START + timedelta(days=days - 1)
@@ -68,33 +69,34 @@ def real(out: Path, customers: int, days: int) -> dict:
     init_warehouse(con)
     load_landing(con, landing)
     rules, params = load_rules(), loyalty_rules(load_rules())
+    dates = DateRange(START, end)
+    build_segmentation(con, dates, rules)
+    t = time.perf_counter()
+    build_loyalty_range(con, dates, params)
+    range_seconds = time.perf_counter() - t
+    ranged = con.sql("select * from customer_loyalty order by all").fetchall()
     seconds = []
-    for i in range(days):
-        day = START + timedelta(days=i)
-        build_date(con, day, rules)
+    for day in dates.days:
         t = time.perf_counter()
-        build_loyalty(con, day, params)
+        build_loyalty_range(con, DateRange(day, day), params)
         seconds.append(time.perf_counter() - t)
-    methods = dict(con.sql("select method, count(*) from customer_loyalty_builds group by all").fetchall())
-    carried = con.sql("select * from customer_loyalty where as_of_date = $d order by customer_id", params={"d": end}).fetchall()
-    build_loyalty(con, end, params, carry=False)
-    full = con.sql("select * from customer_loyalty where as_of_date = $d order by customer_id", params={"d": end}).fetchall()
+    per_date = con.sql("select * from customer_loyalty order by all").fetchall()
     tiers = con.sql("select tier, count(*) from customer_loyalty where as_of_date = $d group by all order by 2 desc",
                     params={"d": end}).fetchall()
     ledger_rows = con.sql("select count(*) from int_loyalty_points").fetchall()[0][0]
     con.close()
     return {"customers": customers, "days": days, "ledger_rows": ledger_rows,
-            "loyalty_seconds_per_date_mean": round(sum(seconds) / len(seconds), 3),
-            "loyalty_seconds_per_date_max": round(max(seconds), 3), "methods": methods,
-            "carried_equals_full": carried == full, "tiers_last_date": tiers}
+            "loyalty_range_seconds": round(range_seconds, 2), "loyalty_per_date_seconds_total": round(sum(seconds), 2),
+            "loyalty_per_date_seconds_max": round(max(seconds), 3), "range_equals_per_date": ranged == per_date,
+            "tiers_last_date": tiers}
 
 
 def scale(out: Path, customers: int, days: int) -> dict:
     from pipelines.core.config import load_rules
     from pipelines.core.contract_tables import ensure_contract_table
     from pipelines.core.contracts import output_contracts
+    from pipelines.core.engine import DateRange, replace_range
     from pipelines.relationship.loyalty import loyalty_rules, mart_params
-    from pipelines.core.engine import replace_date
 
     db = out / "scale.duckdb"
     db.unlink(missing_ok=True)
@@ -109,20 +111,19 @@ def scale(out: Path, customers: int, days: int) -> dict:
     ensure_contract_table(con, output_contracts()["customer_loyalty"])
     rules = loyalty_rules(load_rules())
     timings = {}
-    for name, day, incremental in (("full_previous_night", SCALE_NIGHT - timedelta(days=1), False),
-                                   ("full", SCALE_NIGHT, False), ("carried", SCALE_NIGHT, True)):
-        if name == "carried":
-            con.execute("create temp table full_rows as select * exclude (as_of_date) from customer_loyalty "
-                        "where as_of_date = $d", {"d": SCALE_NIGHT})
+    before, night = SCALE_NIGHT - timedelta(days=1), SCALE_NIGHT
+    for name, dates in (("previous_night", DateRange(before, before)), ("night", DateRange(night, night)),
+                        ("both_nights", DateRange(before, night))):
+        if name == "both_nights":
+            con.execute("create temp table by_night as from customer_loyalty")
         cpu0, t = time.process_time(), time.perf_counter()
-        rows = replace_date(con, "customer_loyalty", "marts/relationship/customer_loyalty", mart_params(rules, day, incremental))
+        rows = replace_range(con, "customer_loyalty", "marts/relationship/customer_loyalty", mart_params(rules, dates), dates)
         timings[name] = {"wall_seconds": round(time.perf_counter() - t, 2),
                          "cpu_seconds": round(time.process_time() - cpu0, 2), "rows": rows}
-    differing = con.sql("select count(*) from (select * exclude (as_of_date) from customer_loyalty "
-                        "where as_of_date = $d except all select * from full_rows)", params={"d": SCALE_NIGHT}).fetchall()[0][0]
+    differing = con.sql("select count(*) from (from customer_loyalty except all from by_night)").fetchall()[0][0]
     con.close()
     return {"customers": customers, "ledger_days": days, "ledger_rows": customers * days,
-            "prepare_seconds": round(prepare, 1), "mart": timings, "carried_rows_differing_from_full": differing,
+            "prepare_seconds": round(prepare, 1), "mart": timings, "range_rows_differing_from_nights": differing,
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
 
 

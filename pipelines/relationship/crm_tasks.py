@@ -1,8 +1,20 @@
-"""crm_tasks of one business date: the tasks relationship managers act on (sql/marts/crm_tasks.sql)."""
+"""crm_tasks over a range of business dates: the tasks relationship managers act on.
+
+Every date's candidates come from one set-based query (sql/int/relationship/int_crm_task_candidates.sql,
+a temp table ordered by date); the carry-over and the per-RM cap (sql/marts/relationship/crm_tasks.sql)
+then run date by date, because which capped tasks an RM keeps depends on the previous night's list
+(tasks already on it win ties), and so do the loyalty tasks that outlive their night: no closed
+form over the inputs exists.
+
+A loop, not a recursive CTE, measured on the same candidates (shared 2 cores, load ~10):
+- golden warehouse (800 customers, 274 dates, 76 k candidates): loop 10.1-11.1 s, recursive CTE
+  8.3-10.2 s with a night without tasks passing the list on (ghost rows), about even;
+- the candidates replicated 50x (40 k customers, 60 dates, 691 k candidates): loop 4.5 s, recursive
+  CTE 26.5 s, and still 7.3 s without the empty-night case. Each recursive step joins the whole
+  candidate table and carries the union; the loop's constant date filter skips row groups by
+  their zone maps, so it is the one that scales."""
 
 from __future__ import annotations
-
-from datetime import date
 
 import duckdb
 
@@ -10,15 +22,15 @@ from pipelines.relationship.care import feedback_params, festival_dates
 from pipelines.core.config import whole_number
 from pipelines.core.contract_tables import ensure_contract_table
 from pipelines.core.contracts import output_contracts
+from pipelines.core.engine import DateRange, count_range
+from pipelines.core.sql import load_sql, one, run, transaction
 from pipelines.relationship.loyalty import loyalty_rules
-from pipelines.core.engine import replace_date
-from pipelines.core.engine import DateRange
 
 # The marts crm_tasks reads; assets/crm.py declares them as the asset's deps.
 UPSTREAM = ("customer_risk", "risk_alerts", "customer_lifecycle", "next_best_offer", "customer_loyalty")
 
 
-def crm_task_params(rules: dict, as_of_date: date) -> dict:
+def crm_task_params(rules: dict, dates: DateRange) -> dict:
     tasks, care = rules["crm_tasks"], rules["care"]
     review, complaint = tasks["risk_review"], tasks["complaint_follow_up"]["priority"]
     cadence = care["contact_cadence_days"]
@@ -36,7 +48,6 @@ def crm_task_params(rules: dict, as_of_date: date) -> dict:
         raise ValueError(f"crm_tasks.due_days: no days for priority {', '.join(missing)}")
     loyalty = loyalty_rules(rules)
     return {
-        "as_of_date": as_of_date,
         "due_days": [{"priority": k, "days": int(v)} for k, v in tasks["due_days"].items()],
         "review_grades": list(rules["risk"]["review_grades"]),
         "alert_severities": list(review["alert_severities"]),
@@ -49,7 +60,7 @@ def crm_task_params(rules: dict, as_of_date: date) -> dict:
         "birthday_days_ahead": int(care["birthday_days_ahead"]),
         "festival_priority": tasks["festival_greeting"]["priority"],
         "festival_days_ahead": int(care["festival_days_ahead"]),
-        "festivals": festival_dates(care["festivals"], [as_of_date.year, as_of_date.year + 1]),
+        "festivals": festival_dates(care["festivals"], range(dates.first.year, dates.last.year + 2)),
         "lifecycle_actions": [{"action": a, "priority": p} for a, p in actions.items()],
         "lifecycle_window_days": int(tasks["lifecycle_action"]["stage_window_days"]),
         "offer_priority": tasks["offer"]["priority"],
@@ -70,12 +81,30 @@ def crm_task_params(rules: dict, as_of_date: date) -> dict:
     }
 
 
-def build_crm_tasks(con: duckdb.DuckDBPyConnection, as_of_date: date, rules: dict) -> int:
-    contracts = output_contracts()
-    for table in (*UPSTREAM, "crm_tasks"):
-        ensure_contract_table(con, contracts[table])
-    return replace_date(con, "crm_tasks", "marts/relationship/crm_tasks", crm_task_params(rules, as_of_date))
+CANDIDATES = "int/relationship/int_crm_task_candidates"
+STEP = "marts/relationship/crm_tasks"
 
 
 def build_crm_tasks_range(con: duckdb.DuckDBPyConnection, dates: DateRange, rules: dict) -> int:
-    return sum(build_crm_tasks(con, day, rules) for day in dates.days)
+    """crm_tasks of every date of `dates`, seeded by the table's latest list before them; rows written."""
+    contracts = output_contracts()
+    for table in (*UPSTREAM, "crm_tasks"):
+        ensure_contract_table(con, contracts[table])
+    params = {**crm_task_params(rules, dates), **dates.params}
+    previous = one(con, "select max(as_of_date) from crm_tasks where as_of_date < $date_from", params)[0]
+    step = load_sql(STEP)
+    with transaction(con):
+        run(con, f"create or replace temp table crm_task_candidates as "
+                 f"select * from ({load_sql(CANDIDATES)}) order by as_of_date", params)
+        run(con, "create or replace temp table crm_task_lists as from crm_tasks where as_of_date = $previous",
+            {"previous": previous})
+        for day in dates.days:
+            written = run(con, f"insert into crm_task_lists by name {step}",
+                          {**params, "as_of_date": day, "previous_date": previous}).fetchall()[0][0]
+            # A night with no task leaves the latest earlier list as the previous one.
+            previous = day if written else previous
+        run(con, "delete from crm_tasks where as_of_date between $date_from and $date_to", params)
+        run(con, "insert into crm_tasks by name from crm_task_lists where as_of_date between $date_from and $date_to",
+            params)
+        con.execute("drop table crm_task_candidates; drop table crm_task_lists")
+    return count_range(con, "crm_tasks", dates)

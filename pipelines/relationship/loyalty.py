@@ -1,10 +1,11 @@
-"""Loyalty programme of one business date: the day's points ledger (sql/int/int_loyalty_points.sql),
-then each customer's balance, expiry, tier and perks (sql/marts/customer_loyalty.sql).
+"""Loyalty programme over a range of business dates: the points ledger of every date
+(sql/int/relationship/int_loyalty_points.sql), then each customer's balance, expiry, tier and perks
+(sql/marts/relationship/customer_loyalty.sql).
 
-The ledger holds one row per customer and day the customer earned points, each built once from
-that day's AUM and that day's deliveries, so a night reads one day of balances and transactions;
-the mart sums the ledger over the expiry and qualifying windows, whose bounds are earn dates
-computed here."""
+The ledger holds one row per customer and day the customer earned points, built from that day's
+AUM and that day's deliveries, so a range reads only its own days of balances and transactions;
+the mart sums the ledger over the expiry and qualifying windows, whose month-based bounds are earn
+dates computed here for every date."""
 
 from __future__ import annotations
 
@@ -16,8 +17,7 @@ import duckdb
 from pipelines.core.config import whole_number
 from pipelines.core.contract_tables import ensure_contract_table
 from pipelines.core.contracts import output_contracts
-from pipelines.core.engine import DateRange, replace_date
-from pipelines.core.sql import fingerprint, one, run
+from pipelines.core.engine import DateRange, replace_range
 
 LEDGER = "int_loyalty_points"
 MART = "customer_loyalty"
@@ -106,16 +106,12 @@ def window_bounds(as_of_date: date, expiry_months: int, expiring_soon_days: int,
     }
 
 
-def mart_params(params: dict, as_of_date: date, incremental: bool = False) -> dict:
-    bounds = _bounds(params, as_of_date)
-    previous = {f"previous_{k}": v for k, v in _bounds(params, as_of_date - timedelta(days=1)).items()}
+def mart_params(params: dict, dates: DateRange) -> dict:
+    """The window bounds of every date of the range, and the earliest of them for the ledger scan."""
+    bounds = [{"as_of_date": day, **_bounds(params, day)} for day in dates.days]
     return {
-        "as_of_date": as_of_date,
-        "previous_date": as_of_date - timedelta(days=1),
-        "incremental": incremental,
-        **bounds,
-        **previous,
-        "scan_from": min(bounds["balance_from"], bounds["qualifying_from"]),
+        "bounds": bounds,
+        "scan_from": min(min(b["balance_from"], b["qualifying_from"]) for b in bounds),
         **{k: params[k] for k in ("tier_names", "tier_min_points", "tier_perks")},
     }
 
@@ -127,57 +123,12 @@ def _bounds(params: dict, day: date) -> dict:
 LEDGER_PARAMS = ("per_aum_unit", "aum_unit", "per_transaction", "max_txns_per_day", "per_spend_unit",
                  "spend_unit", "card_txn_types", "counted_txn_types")
 
-# Every built ledger date gets a new id; a mart date records the sum of the ids of the ledger dates
-# it read, so the next date carries it forward only while none of them was rebuilt since.
-DDL = """
-create table if not exists int_loyalty_points_builds (as_of_date date not null, build_id uuid not null);
-create table if not exists customer_loyalty_builds (
-    as_of_date date not null, method varchar not null, rules_fingerprint varchar not null,
-    ledger_fingerprint varchar not null, rows bigint not null)
-"""
-LEDGER_FINGERPRINT = """
-select coalesce(sum(hash(as_of_date, build_id)), 0)::varchar
-from int_loyalty_points_builds where as_of_date <= $day
-"""
-CAN_CARRY = """
-select exists (
-    select 1 from customer_loyalty_builds
-    where as_of_date = $previous_date and rules_fingerprint = $rules_fingerprint
-      and ledger_fingerprint = $ledger_fingerprint
-      and rows = (select count(*) from customer_loyalty where as_of_date = $previous_date))
-"""
-
-
-def rules_fingerprint(params: dict) -> str:
-    """The programme's rules and both queries: a change to any makes earlier snapshots non-carryable."""
-    return fingerprint(params, ("int/relationship/int_loyalty_points", "marts/relationship/customer_loyalty"))
-
-
-def build_loyalty(con: duckdb.DuckDBPyConnection, as_of_date: date, params: dict, carry: bool = True) -> int:
-    """The ledger of `as_of_date`, then customer_loyalty of it; returns the mart's rows.
-
-    The mart is carried forward from the day before (its sums plus today's points minus the
-    points that left a window today) when the day before was built with the same rules from
-    ledger dates none of which was rebuilt since; otherwise it sums the ledger in full."""
-    ensure_contract_table(con, output_contracts()[MART])
-    con.execute(DDL)
-    day = {"as_of_date": as_of_date}
-    run(con, "delete from customer_loyalty_builds where as_of_date = $as_of_date", day)
-    replace_date(con, LEDGER, "int/relationship/int_loyalty_points", {**day, **{k: params[k] for k in LEDGER_PARAMS}})
-    run(con, "delete from int_loyalty_points_builds where as_of_date = $as_of_date", day)
-    run(con, "insert into int_loyalty_points_builds values ($as_of_date, uuid())", day)
-    previous_date = as_of_date - timedelta(days=1)
-    fingerprints = {"rules_fingerprint": rules_fingerprint(params),
-                    "ledger_fingerprint": one(con, LEDGER_FINGERPRINT, {"day": previous_date})[0]}
-    incremental = carry and bool(one(con, CAN_CARRY, {"previous_date": previous_date, **fingerprints})[0])
-    rows = replace_date(con, MART, "marts/relationship/customer_loyalty", mart_params(params, as_of_date, incremental))
-    # What this date read: the ledger up to and including it.
-    fingerprints["ledger_fingerprint"] = one(con, LEDGER_FINGERPRINT, {"day": as_of_date})[0]
-    run(con, "insert into customer_loyalty_builds values ($as_of_date, $method, $rules_fingerprint, "
-             "$ledger_fingerprint, $rows)",
-        {**day, **fingerprints, "rows": rows, "method": "incremental" if incremental else "full"})
-    return rows
-
 
 def build_loyalty_range(con: duckdb.DuckDBPyConnection, dates: DateRange, params: dict) -> int:
-    return sum(build_loyalty(con, day, params) for day in dates.days)
+    """The ledger of every date of `dates`, then customer_loyalty of them; returns the mart's rows.
+
+    The mart sums the ledger afresh over each date's windows (no carried-forward sums), so a
+    ledger date rebuilt later is always read as it is now."""
+    ensure_contract_table(con, output_contracts()[MART])
+    replace_range(con, LEDGER, "int/relationship/int_loyalty_points", {k: params[k] for k in LEDGER_PARAMS}, dates)
+    return replace_range(con, MART, "marts/relationship/customer_loyalty", mart_params(params, dates), dates)

@@ -14,7 +14,8 @@ from pipelines.relationship.care import festival_dates
 from pipelines.core.config import load_rules
 from pipelines.core.contract_tables import ensure_contract_table
 from pipelines.core.contracts import output_contracts
-from pipelines.relationship.crm_tasks import build_crm_tasks
+from pipelines.core.engine import DateRange
+from pipelines.relationship.crm_tasks import build_crm_tasks_range
 from pipelines.publishing.snapshot import contract_violations
 from tests.kit.warehouse import EPOCH, customer, insert, rows, warehouse
 
@@ -53,7 +54,7 @@ def put(con, table: str, records: list[dict]) -> None:
 
 
 def tasks(con, day: date, rules: dict = RULES, kind: str | None = None) -> list[dict]:
-    build_crm_tasks(con, day, rules)
+    build_crm_tasks_range(con, DateRange(day, day), rules)
     assert contract_violations(con, "crm_tasks", output_contracts()["crm_tasks"], day) == []
     found = rows(con, "select * from crm_tasks where as_of_date = $d order by kind, customer_id", {"d": day})
     return [t for t in found if kind is None or t["kind"] == kind]
@@ -218,8 +219,8 @@ def test_a_priority_without_due_days_or_a_tier_without_priority_fails():
     rules = copy.deepcopy(RULES)
     rules["crm_tasks"]["lifecycle_action"]["actions"]["retention_call"] = "urgent"
     with pytest.raises(ValueError, match="urgent"):
-        crm_task_params(rules, D)
+        crm_task_params(rules, DateRange(D, D))
     rules = copy.deepcopy(RULES)
     del rules["crm_tasks"]["contact_due"]["priority"]["mass"]
     with pytest.raises(ValueError, match="tiers"):
-        crm_task_params(rules, D)
+        crm_task_params(rules, DateRange(D, D))

@@ -11,11 +11,12 @@ import pytest
 
 from pipelines.core.config import load_rules
 from pipelines.core.contracts import output_contracts
-from pipelines.relationship.crm_tasks import build_crm_tasks
+from pipelines.core.engine import DateRange
+from pipelines.relationship.crm_tasks import build_crm_tasks_range
 from pipelines.ingestion.ingest import init_warehouse
 from pipelines.publishing.snapshot import contract_violations
-from pipelines.relationship.rm_scorecard import build_rm_scorecard
-from pipelines.customer.segmentation import build_date
+from pipelines.relationship.rm_scorecard import build_rm_scorecard_range
+from pipelines.customer.segmentation import build_segmentation
 from pipelines.core.sql import run
 from tests.kit.generated import load_landing
 from tests.relationship.test_crm_care import put
@@ -37,15 +38,16 @@ def con(tmp_path_factory):
     con = duckdb.connect(str(root / "warehouse.duckdb"))
     init_warehouse(con)
     load_landing(con, root / "landing")
-    for day in NIGHTS:
-        build_date(con, day, RULES)
+    # Two nights before them, built in order: the first list the nights carry tasks over from.
+    build_segmentation(con, DateRange(NIGHTS[0] - timedelta(days=2), NIGHTS[-1]), RULES)
+    for day in (NIGHTS[0] - timedelta(days=2), NIGHTS[0] - timedelta(days=1), *NIGHTS):
         # An offer for every customer, consented or not: the tasks must still respect consent.
         ids = [r[0] for r in con.sql("select distinct customer_id from stg_customers").fetchall()]
         put(con, "next_best_offer", [{"as_of_date": day, "customer_id": c, "product_code": "FD001", "product_family": "fund",
                                       "probability": 0.5, "model_version": "v1", "reasons": ["x"], "eligible_products": 1,
                                       "excluded": []} for c in ids])
-        build_crm_tasks(con, day, RULES)
-        build_rm_scorecard(con, day, RULES)
+        build_crm_tasks_range(con, DateRange(day, day), RULES)
+        build_rm_scorecard_range(con, DateRange(day, day), RULES)
     con.execute("""create temp table state as select * from stg_customers
                    qualify row_number() over (partition by customer_id order by business_date desc, _line desc) = 1""")
     yield con
@@ -113,3 +115,18 @@ def test_the_scorecard_adds_up_to_the_book_and_the_tasks(con):
     assert scalar(con, """select count(*) from rm_scorecard where as_of_date = $d and
                           (promoters + detractors > nps_responses or offer_conversions > offers)""", {"d": day}) == 0
     assert scalar(con, "select sum(nps_responses) from rm_scorecard where as_of_date = $d", {"d": day}) > 0
+
+
+def snapshot(con, table: str) -> list[tuple]:
+    return con.sql(f"select * from {table} order by all").fetchall()
+
+
+def test_a_range_in_one_call_or_split_equals_the_nights_built_in_order(con):
+    first = NIGHTS[0] - timedelta(days=2)
+    nightly = {t: snapshot(con, t) for t in ("crm_tasks", "rm_scorecard")}
+    for ranges in ([DateRange(first, NIGHTS[-1])], [DateRange(first, first), DateRange(first + timedelta(days=1), NIGHTS[-1])],
+                   [DateRange(NIGHTS[-1], NIGHTS[-1])]):
+        for dates in ranges:
+            build_crm_tasks_range(con, dates, RULES)
+            build_rm_scorecard_range(con, dates, RULES)
+        assert {t: snapshot(con, t) for t in nightly} == nightly

@@ -12,13 +12,13 @@ import dagster as dg
 import pytest
 
 from assets.relationship import customer_loyalty
-from pipelines.core.config import RulesResource
-from pipelines.core.config import load_rules
+from pipelines.core.config import RulesResource, load_rules
 from pipelines.core.contracts import output_contracts
-from pipelines.relationship.loyalty import LEDGER, LoyaltyConfigError, build_loyalty, loyalty_rules, window_bounds
+from pipelines.core.engine import DateRange
+from pipelines.relationship.loyalty import LEDGER, LoyaltyConfigError, build_loyalty_range, loyalty_rules, window_bounds
 from pipelines.publishing.snapshot import contract_violations
 from pipelines.core.resources import WarehouseResource
-from pipelines.customer.segmentation import build_date, build_step, params_for
+from pipelines.customer.segmentation import build_customer_360, build_segmentation
 from tests.kit.warehouse import EPOCH, account, balance, customer, insert, rows, txn, warehouse
 
 RULES = load_rules()
@@ -34,9 +34,10 @@ def rules_with(**loyalty) -> dict:
 
 def build(con, day: date, rules: dict = RULES) -> dict[str, dict]:
     """Segmentation, loyalty, then customer_360 of one date, as the nightly graph orders them."""
-    build_date(con, day, rules)
-    build_loyalty(con, day, loyalty_rules(rules))
-    build_step(con, "customer_360", day, params_for(rules))
+    one = DateRange(day, day)
+    build_segmentation(con, one, rules)
+    build_loyalty_range(con, one, loyalty_rules(rules))
+    build_customer_360(con, one, rules)
     return {r["customer_id"]: r for r in rows(con, "select * from customer_loyalty where as_of_date = $d", {"d": day})}
 
 
@@ -133,6 +134,18 @@ def test_a_tier_crossed_on_the_day_keeps_previous_tier_and_tier_since(tmp_path):
     assert [(n["tier"], n["previous_tier"], n["tier_since"], n["perks"]) for n in nights] == [
         ("silver", None, d1, SILVER), ("member", "silver", d2, ["points_redemption"]),
         ("silver", "member", d3, SILVER)]
+    # The same nights in one call, and split at d2 (seeded from d1's snapshot): the same rows.
+    expected = [{k: n[k] for k in ("tier", "previous_tier", "tier_since", "perks")} for n in nights]
+    for ranges in ([(d1, d3)], [(d1, d1), (d2, d3)], [(d1, d2), (d3, d3)]):
+        for first, last in ranges:
+            build_loyalty_range(con, DateRange(first, last), loyalty_rules(rules))
+        assert [{k: r[k] for k in expected[0]} for r in rows(
+            con, "select * from customer_loyalty where customer_id = 'C1' order by as_of_date")] == expected
+    # Under the default tiers, silver since d1 continues across a range boundary at d2.
+    build_loyalty_range(con, DateRange(d1, d1), loyalty_rules(RULES))
+    build_loyalty_range(con, DateRange(d2, d3), loyalty_rules(RULES))
+    assert rows(con, "select tier, previous_tier, tier_since from customer_loyalty where customer_id = 'C1' "
+                     "order by as_of_date") == [{"tier": "silver", "previous_tier": None, "tier_since": d1}] * 3
 
 
 def test_a_backfill_of_an_earlier_date_equals_the_nightly_run(tmp_path):
@@ -154,43 +167,61 @@ def test_a_backfill_of_an_earlier_date_equals_the_nightly_run(tmp_path):
     assert build(con, days[1]) == nightly[1]
 
 
-def test_carried_forward_nights_equal_a_full_recompute(tmp_path):
+def mart(con, day: date) -> list[dict]:
+    return rows(con, "select * from customer_loyalty where as_of_date = $d order by customer_id", {"d": day})
+
+
+# The sums of one date from the ledger as it stands, the windows' bounds applied as plain filters.
+RECOMPUTE = """
+select customer_id,
+       coalesce(sum(points) filter (where as_of_date >= $balance_from), 0) as points_balance,
+       coalesce(sum(points) filter (where as_of_date between $balance_from and $expiring_until), 0)
+           as points_expiring_soon,
+       coalesce(sum(points) filter (where as_of_date >= $qualifying_from), 0) as qualifying_points
+from int_loyalty_points
+where as_of_date <= $day
+group by customer_id
+"""
+
+
+def test_a_range_in_one_call_equals_its_nights_in_order_and_a_full_recompute(tmp_path):
     # One-month expiry and qualifying, a 30-day horizon: over the end of February 2024 points expire
     # three earn days at once (29..31 Jan on 29 Feb) and the horizon reaches past the expiry itself.
     rules = rules_with(expiry_months=1, qualifying_months=1)
     params = loyalty_rules(rules)
     nights = [date(2024, 2, 26) + timedelta(days=i) for i in range(6)]
+    every = DateRange(nights[0], nights[-1])
     con = warehouse(tmp_path)
     base(con)
     insert(con, "stg_balances", [balance("A1", nights[0], 30_000.0), balance("A3", nights[0], 70_000.0)], nights[0])
-    build_date(con, nights[0], rules)
-    build_loyalty(con, nights[0], params)
-    put_ledger(con, [ledger(con, c, date(2024, 1, 20) + timedelta(days=i), 10 * i + (c == "C2"))
-                     for i in range(37) for c in ("C1", "C2")])
-    carried = {}
     for day in nights:
         insert(con, "stg_transactions", [txn(f"T{day}", "A2", day, 420.0)], day)
-        build_date(con, day, rules)
-        build_loyalty(con, day, params)
-        carried[day] = rows(con, "select * from customer_loyalty where as_of_date = $d order by customer_id", {"d": day})
-    methods = [r["method"] for r in rows(con, "select method from customer_loyalty_builds order by as_of_date")]
-    assert methods == ["full"] + ["incremental"] * 5
+    build_segmentation(con, every, rules)
+    build_loyalty_range(con, DateRange(nights[0], nights[0]), params)
+    put_ledger(con, [ledger(con, c, date(2024, 1, 20) + timedelta(days=i), 10 * i + (c == "C2"))
+                     for i in range(37) for c in ("C1", "C2")])
+    nightly = {}
     for day in nights:
-        build_loyalty(con, day, params, carry=False)
-        assert rows(con, "select * from customer_loyalty where as_of_date = $d order by customer_id", {"d": day}) == carried[day]
+        build_loyalty_range(con, DateRange(day, day), params)
+        nightly[day] = mart(con, day)
+    for ranges in ([every], [DateRange(nights[0], nights[2]), DateRange(nights[3], nights[5])]):
+        for dates in ranges:
+            build_loyalty_range(con, dates, params)
+        assert {day: mart(con, day) for day in nights} == nightly
+    # Every night's sums equal a recompute from the ledger with the date's window bounds.
+    for day in nights:
+        bounds = window_bounds(day, 1, params["expiring_soon_days"], 1)
+        recomputed = {r.pop("customer_id"): r for r in rows(con, RECOMPUTE, {**bounds, "day": day})}
+        got = {r["customer_id"]: {k: r[k] for k in ("points_balance", "points_expiring_soon", "qualifying_points")}
+               for r in nightly[day]}
+        assert got == {c: recomputed.get(c, dict.fromkeys(got[c], 0)) for c in got}
     # 29 Feb: held from 1 Feb (the hand-made days 12..36), plus four nights of 3 balance, 2 transaction
     # and 4 card points (C1) or 7 balance points (C2).
-    assert [r["points_balance"] for r in carried[nights[3]]] == [
+    assert [r["points_balance"] for r in nightly[nights[3]]] == [
         sum(10 * i for i in range(12, 37)) + 4 * (3 + 2 + 4), sum(10 * i + 1 for i in range(12, 37)) + 4 * 7, 0]
-    # A ledger date rebuilt after the day before was built makes the night sum the ledger in full.
-    build_date(con, nights[1], rules)
-    build_loyalty(con, nights[1], params)
-    # carried from nights[0] while later ledger dates exist: they are not read
-    assert rows(con, "select * from customer_loyalty where as_of_date = $d order by customer_id",
-                {"d": nights[1]}) == carried[nights[1]]
-    build_loyalty(con, nights[3], params)
-    assert rows(con, "select method from customer_loyalty_builds where as_of_date = $d", {"d": nights[3]}) == [
-        {"method": "full"}]
+    # One night rebuilt inside the range, later ledger dates present: they are not read.
+    build_loyalty_range(con, DateRange(nights[1], nights[1]), params)
+    assert mart(con, nights[1]) == nightly[nights[1]]
 
 
 @pytest.mark.parametrize(("change", "message"), [
@@ -210,7 +241,7 @@ def test_the_asset_materializes_with_a_tier_distribution(tmp_path):
     con = warehouse(tmp_path)
     base(con)
     insert(con, "stg_balances", [balance("A1", D, 20_000_000.0)], D)
-    build_date(con, D, RULES)
+    build_segmentation(con, DateRange(D, D), RULES)
     con.close()
     result = dg.materialize([customer_loyalty], partition_key=str(D), resources={
         "warehouse": WarehouseResource(path=str(tmp_path / "warehouse.duckdb")), "rules": RulesResource()})

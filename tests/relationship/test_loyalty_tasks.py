@@ -12,8 +12,9 @@ import dagster as dg
 import pytest
 
 from pipelines.core.config import load_rules
-from pipelines.relationship.crm_tasks import crm_task_params
-from tests.kit.warehouse import EPOCH, customer, insert, warehouse
+from pipelines.core.engine import DateRange
+from pipelines.relationship.crm_tasks import build_crm_tasks_range, crm_task_params
+from tests.kit.warehouse import EPOCH, customer, insert, rows, warehouse
 from tests.relationship.test_crm_care import contact, lifecycle, put, tasks
 
 RULES = load_rules()
@@ -164,7 +165,7 @@ def test_an_invalid_expiry_minimum_fails(min_points):
     rules = copy.deepcopy(RULES)
     rules["crm_tasks"]["points_expiry_reminder"]["min_points"] = min_points
     with pytest.raises(ValueError, match="min_points"):
-        crm_task_params(rules, D)
+        crm_task_params(rules, DateRange(D, D))
 
 
 @pytest.mark.parametrize("kind", [UPGRADE, EXPIRY])
@@ -172,7 +173,7 @@ def test_a_loyalty_priority_without_due_days_fails(kind):
     rules = copy.deepcopy(RULES)
     rules["crm_tasks"][kind]["priority"] = "urgent"
     with pytest.raises(ValueError, match="urgent"):
-        crm_task_params(rules, D)
+        crm_task_params(rules, DateRange(D, D))
 
 
 def test_crm_tasks_depends_on_customer_loyalty_in_the_asset_graph():
@@ -185,3 +186,46 @@ def test_crm_tasks_depends_on_customer_loyalty_in_the_asset_graph():
     # Both in the nightly job, which runs an asset after its deps.
     nightly = defs.resolve_job_def("nightly")
     assert {dg.AssetKey("customer_loyalty"), dg.AssetKey("crm_tasks")} <= set(nightly.asset_layer.selected_asset_keys)
+
+
+def all_tasks(con) -> list[dict]:
+    return rows(con, "select * from crm_tasks order by as_of_date, task_id")
+
+
+def test_nights_in_one_call_or_split_equal_the_nights_built_in_order(con):
+    # The upgrade scenario above, the cap at 2 so that on the third night the tasks already on the
+    # list win the tie with the new platinum task.
+    rules = copy.deepcopy(RULES)
+    rules["crm_tasks"]["max_tasks_per_rm"] = 2
+    insert(con, "stg_customers", [customer("UP"), customer("CALLED"), customer("AGAIN")], EPOCH)
+    nights = [D + timedelta(days=n) for n in range(9)]
+    put(con, "customer_loyalty", [loyalty(c, day, "gold", "silver", D) for day in nights for c in ("UP", "CALLED")]
+        + [loyalty("AGAIN", day, "gold", "silver", D) for day in nights[:2]]
+        + [loyalty("AGAIN", day, "platinum", "gold", nights[2]) for day in nights[2:4]])
+    insert(con, "stg_interactions", [contact("I1", "CALLED", D), contact("I2", "CALLED", D + timedelta(days=2))], D)
+    for day in nights:
+        tasks(con, day, rules)
+    nightly = all_tasks(con)
+    assert len({t["as_of_date"] for t in nightly}) == 8 and len([t for t in nightly if t["status"] == "open"]) > 5
+    for ranges in ([(nights[0], nights[-1])], [(nights[0], nights[3]), (nights[4], nights[-1])],
+                   [(nights[5], nights[5])]):
+        for first, last in ranges:
+            build_crm_tasks_range(con, DateRange(first, last), rules)
+        assert all_tasks(con) == nightly
+
+
+def test_a_night_without_tasks_passes_the_list_before_it_on(con):
+    # No loyalty row for UP on the second night (no task at all that night): the third night's
+    # previous list is the first night's, so the upgrade task stays open with its first night.
+    insert(con, "stg_customers", [customer("UP")], EPOCH)
+    nights = [D + timedelta(days=n) for n in range(3)]
+    put(con, "customer_loyalty", [loyalty("UP", nights[0], "gold", "silver", D),
+                                  loyalty("UP", nights[2], "gold", "silver", D)])
+    build_crm_tasks_range(con, DateRange(nights[0], nights[-1]), RULES)
+    assert summary(rows(con, "select * from crm_tasks order by as_of_date")) == [
+        ("UP", "RM1", "medium", D, D + timedelta(days=7), "new", f"gold since {D}"),
+        ("UP", "RM1", "medium", D, D + timedelta(days=7), "open", f"gold since {D}")]
+    once = all_tasks(con)
+    for day in nights:
+        build_crm_tasks_range(con, DateRange(day, day), RULES)
+    assert all_tasks(con) == once

@@ -8,7 +8,8 @@ from datetime import date, timedelta
 from pipelines.core.config import load_rules
 from pipelines.core.contracts import output_contracts
 from pipelines.publishing.snapshot import contract_violations
-from pipelines.relationship.rm_scorecard import build_rm_scorecard
+from pipelines.core.engine import DateRange
+from pipelines.relationship.rm_scorecard import build_rm_scorecard_range
 from tests.kit.warehouse import EPOCH, account, customer, insert, rows, warehouse
 from tests.relationship.test_crm_care import at, complaint, contact, lifecycle, put
 
@@ -60,7 +61,7 @@ def test_the_book_of_each_relationship_manager(tmp_path):
                                  account("A2", "C2", "FD001", open_date=D - timedelta(days=5))], D)
     put(con, "crm_tasks", [offer_task("C1", D - timedelta(days=20), "FD001"), offer_task("C1", D - timedelta(days=19), "FD001"),
                            offer_task("C2", D - timedelta(days=20), "WM001")])
-    build_rm_scorecard(con, D, RULES)
+    build_rm_scorecard_range(con, DateRange(D, D), RULES)
     assert contract_violations(con, "rm_scorecard", output_contracts()["rm_scorecard"], D) == []
     got = {r["rm_id"]: r for r in rows(con, "select * exclude (as_of_date) from rm_scorecard where as_of_date = $d", {"d": D})}
     assert sorted(got) == ["RM1", "RM3"]

@@ -13,9 +13,9 @@ import pytest
 from models.risk import scorecard as rm
 from models.store import save_model
 from pipelines.core.config import load_rules
-from pipelines.core.engine import DateRange
 from pipelines.core.contracts import output_contracts
-from pipelines.relationship.crm_tasks import build_crm_tasks
+from pipelines.core.engine import DateRange
+from pipelines.relationship.crm_tasks import build_crm_tasks_range
 from pipelines.publishing.snapshot import contract_violations
 from pipelines.risk.reports import build_reports
 from pipelines.risk.scoring import (MODEL_NAME, METHOD_MODEL, METHOD_RULES, build_features, build_scoring,
@@ -165,7 +165,7 @@ def test_scores_and_grades_follow_the_scale(con, tmp_path):
 
 def test_risk_review_tasks_for_grade_e_and_high_alerts_keep_their_ids(con, tmp_path):
     build_scoring(con, one_day(D), RULES, current_model(None, RULES))
-    build_crm_tasks(con, D, RULES)
+    build_crm_tasks_range(con, one_day(D), RULES)
     tasks = rows(con, "select * from crm_tasks where as_of_date = $d", {"d": D})
     assert [(t["kind"], t["customer_id"], t["rm_id"], t["priority"], t["status"], t["due_date"]) for t in tasks] == [
         ("risk_review", "C1", "RM1", "medium", "new", D + timedelta(days=7))]
@@ -178,7 +178,7 @@ def test_risk_review_tasks_for_grade_e_and_high_alerts_keep_their_ids(con, tmp_p
                 "window_start, window_end, amount, txn_count, txn_ids, explanation, status, first_seen_date) values "
                 "($n, 'AL1', 'STR01', 'Structuring', 'high', 'C1', ['A1'], $t, $t, 1, 1, ['W1'], 'x', 'new', $n)",
                 {"n": nxt, "t": at(nxt)})
-    build_crm_tasks(con, nxt, RULES)
+    build_crm_tasks_range(con, DateRange(nxt, nxt), RULES)
     again = rows(con, "select * from crm_tasks where as_of_date = $d", {"d": nxt})
     assert [(t["task_id"], t["priority"], t["status"], t["created_date"], t["due_date"]) for t in again] == [
         (tasks[0]["task_id"], "high", "open", D, nxt + timedelta(days=1))]
