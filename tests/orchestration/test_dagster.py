@@ -147,3 +147,28 @@ def _nightly_job():
     from pipelines.definitions import defs
 
     return defs.resolve_job_def("nightly")
+
+
+def test_schedule_and_sensor_runs_execute_in_one_process(tmp_path):
+    """Runs the daemon starts get the jobs' in-process executor config, as the CLI and the UI do."""
+    from datetime import datetime, timezone
+
+    from pipelines.core.resources import LandingResource
+    from pipelines.definitions import defs
+    from pipelines.orchestration.jobs import IN_PROCESS
+
+    schedule = defs.resolve_schedule_def("nightly_schedule")
+    with dg.build_schedule_context(scheduled_execution_time=datetime(2024, 3, 2, 2, tzinfo=timezone.utc)) as ctx:
+        [request] = schedule.evaluate_tick(ctx).run_requests
+    assert request.run_config == IN_PROCESS
+    landing = two_day_landing(tmp_path)
+    sensor = defs.resolve_sensor_def("landing_sensor")
+    with dg.build_sensor_context(definitions=defs, resources={"landing": LandingResource(path=str(landing))}) as ctx:
+        requests = sensor.evaluate_tick(ctx).run_requests
+    assert [r.partition_key for r in requests] == ["2024-03-01", "2024-03-02"]
+    assert all(r.run_config == IN_PROCESS for r in requests)
+    training = defs.resolve_schedule_def("training_schedule")
+    with dg.build_schedule_context(scheduled_execution_time=datetime(2024, 3, 3, 4, tzinfo=timezone.utc),
+                                   repository_def=defs.get_repository_def()) as ctx:
+        [request] = training.evaluate_tick(ctx).run_requests
+    assert request.run_config == IN_PROCESS
