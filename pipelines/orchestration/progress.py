@@ -48,7 +48,7 @@ class RunFollower:
         self.steps: dict[str, StepProgress] = {}
         self.interval, self.cursor = interval, None
         self.console = Console(file=out, highlight=False)
-        self.live = Live(get_renderable=self.table, console=self.console, transient=False,
+        self.live = Live(get_renderable=self.table, console=self.console, transient=True,
                          refresh_per_second=2) if live else None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._follow, name="crm-run-follower", daemon=True)
@@ -118,7 +118,7 @@ class RunFollower:
                                 ("", "left")):
             table.add_column(column, justify=justify)
         for step in list(self.steps.values()):
-            table.add_row(step.key, self._dates(step), f"{step.rows:,}", f"{step.seconds(now):.1f}",
+            table.add_row(step.key, self._dates(step), f"{step.rows:,}" if step.dates else "-", f"{step.seconds(now):.1f}",
                           "…" if step.status == "running" else step.status)
         return table
 
@@ -129,7 +129,8 @@ class RunFollower:
         table.add_column("rows", justify="right", footer=f"{sum(s.rows for s in done):,}")
         table.add_column("seconds", justify="right", footer=f"{sum(s.seconds() for s in done):.1f}")
         for step in sorted(done, key=lambda s: s.started):
-            table.add_row(step.key + ("" if step.status == "ok" else " (FAILED)"), f"{step.rows:,}", f"{step.seconds():.1f}")
+            table.add_row(step.key + ("" if step.status == "ok" else " (FAILED)"),
+                          f"{step.rows:,}" if step.dates else "-", f"{step.seconds():.1f}")
         return table
 
 
