@@ -67,6 +67,7 @@ def run_pipeline(first: date, last: date, *, quiet: bool = True, job_name: str =
     warnings.filterwarnings("ignore", category=dg.BetaWarning)
     warnings.filterwarnings("ignore", category=dg.PreviewWarning)
     from pipelines.definitions import defs
+    from pipelines.orchestration.event_log import mark_failed_dates
     from pipelines.orchestration.progress import RunFollower, write_run_log
 
     home = _dagster_home()
@@ -82,6 +83,8 @@ def run_pipeline(first: date, last: date, *, quiet: bool = True, job_name: str =
                 follower.console.quiet = True
             result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config,
                                             run_id=run_id, **kwargs)
+        if not result.success:  # the UI shows the dates failed (no daemon runs the failure sensor here)
+            mark_failed_dates(instance, run_id)
         log_path = write_run_log(instance, run_id, home / "logs" / f"{run_id}.log")
     return result, follower, log_path
 

@@ -16,7 +16,7 @@ from pipelines.core.contracts import output_contracts  # noqa: E402
 from pipelines.core.resources import build_resources  # noqa: E402
 from pipelines.orchestration.jobs import nightly_job, training_job  # noqa: E402
 from pipelines.orchestration.schedules import nightly_schedule, training_schedule  # noqa: E402
-from pipelines.orchestration.sensors import landing_sensor  # noqa: E402
+from pipelines.orchestration.sensors import landing_sensor, mark_failed_dates_sensor  # noqa: E402
 
 ASSET_MODULES = [ingestion, customer, propensity, risk, relationship, publishing]
 
@@ -25,6 +25,6 @@ defs = dg.Definitions(
     asset_checks=[contract_check(table, output_contracts()[table]) for table in PUBLISHED_TABLES],
     jobs=[nightly_job, training_job],
     schedules=[nightly_schedule, training_schedule],
-    sensors=[landing_sensor],
+    sensors=[landing_sensor, mark_failed_dates_sensor],
     resources=build_resources(),
 )
