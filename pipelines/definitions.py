@@ -14,7 +14,7 @@ from assets.checks import contract_check  # noqa: E402
 from assets.registry import PUBLISHED_TABLES  # noqa: E402
 from pipelines.core.contracts import output_contracts  # noqa: E402
 from pipelines.core.resources import build_resources  # noqa: E402
-from pipelines.orchestration.jobs import nightly_job, training_job  # noqa: E402
+from pipelines.orchestration.jobs import in_process_executor, nightly_job, training_job  # noqa: E402
 from pipelines.orchestration.schedules import nightly_schedule, training_schedule  # noqa: E402
 from pipelines.orchestration.sensors import landing_sensor, mark_failed_dates_sensor  # noqa: E402
 
@@ -27,4 +27,5 @@ defs = dg.Definitions(
     schedules=[nightly_schedule, training_schedule],
     sensors=[landing_sensor, mark_failed_dates_sensor],
     resources=build_resources(),
+    executor=in_process_executor,
 )

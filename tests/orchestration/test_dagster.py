@@ -172,3 +172,12 @@ def test_schedule_and_sensor_runs_execute_in_one_process(tmp_path):
                                    repository_def=defs.get_repository_def()) as ctx:
         [request] = training.evaluate_tick(ctx).run_requests
     assert request.run_config == IN_PROCESS
+
+
+def test_a_run_launched_without_config_executes_in_one_process():
+    """The UI's "Materialize" (the implicit asset job) and a launchpad run with no config: in process."""
+    from pipelines.definitions import defs
+
+    for job in (defs.resolve_job_def("nightly"), defs.resolve_implicit_global_asset_job_def()):
+        [(executor, config)] = dg.validate_run_config(job, {})["execution"].items()
+        assert list(config) == ["in_process"], (job.name, executor, config)
