@@ -17,6 +17,7 @@ run workers) gets both; which is also why it switches batching on for the proces
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Sequence
 
 import dagster as dg
@@ -37,9 +38,12 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
 
     def __init__(self, base_dir: str | None = None, inst_data: ConfigurableClassData | None = None):
         os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", BATCH_SIZE)
-        home = os.environ.get("DAGSTER_HOME", ".")
-        # The stock default location, so an existing Dagster home keeps its history.
-        super().__init__(base_dir or os.path.join(home, "history", "runs"), inst_data=inst_data)
+        home = os.environ.get("DAGSTER_HOME")
+        # The stock default location, so an existing Dagster home keeps its history. No home: a CLI
+        # such as `dagster definitions validate` run in the project folder reads its dagster.yaml
+        # for a throwaway instance; its events go to a throwaway folder too, not the working tree.
+        default = os.path.join(home, "history", "runs") if home else tempfile.mkdtemp(prefix="dagster_events_")
+        super().__init__(base_dir or default, inst_data=inst_data)
 
     @classmethod
     def config_type(cls):
