@@ -116,6 +116,7 @@ def _failures(result) -> list[tuple[str, str, str]]:
             while cause.cause is not None:
                 cause = cause.cause
             message = cause.message.strip().splitlines()[0] if cause.message.strip() else cause.cls_name
+            message = message.split(f"{cause.cls_name}: ", 1)[-1]  # the error's text, not its module path
             remedy = _REMEDIES.get(cause.cls_name, "unexpected error: read the full trace in the log, then rerun")
             failures.append((f"step {event.step_key}", message, remedy))
         elif event.event_type_value == "ASSET_CHECK_EVALUATION" and not event.event_specific_data.passed:
