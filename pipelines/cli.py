@@ -49,8 +49,17 @@ def _dagster_home() -> Path:
     return home
 
 
-def run_pipeline(first: date, last: date, *, quiet: bool = True, job_name: str = "nightly"):
-    """Materialise every asset of a job (default: nightly) for [first, last] in one run (oldest first)."""
+def _is_tty(stream) -> bool:
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+def run_pipeline(first: date, last: date, *, quiet: bool = True, job_name: str = "nightly", progress: bool = False):
+    """Materialise every asset of a job (default: nightly) for [first, last] in one run (oldest first).
+
+    Returns (result, follower, log path): with `progress`, a live line per step while it runs
+    (plain lines when stdout is not a terminal); Dagster's log goes to <DAGSTER_HOME>/logs/<run_id>.log
+    (and to the console only when not `quiet`)."""
+    import uuid
     import warnings
 
     import dagster as dg
@@ -58,29 +67,86 @@ def run_pipeline(first: date, last: date, *, quiet: bool = True, job_name: str =
     warnings.filterwarnings("ignore", category=dg.BetaWarning)
     warnings.filterwarnings("ignore", category=dg.PreviewWarning)
     from pipelines.definitions import defs
+    from pipelines.orchestration.event_log import mark_failed_dates
+    from pipelines.orchestration.progress import RunFollower, write_run_log
 
-    _dagster_home()
+    home = _dagster_home()
     job = defs.resolve_job_def(job_name)
-    run_config = {"loggers": {"console": {"config": {"log_level": "WARNING" if quiet else "INFO"}}}}
+    run_config = {"loggers": {"console": {"config": {"log_level": "CRITICAL" if quiet else "INFO"}}}}
     kwargs = {"partition_key": first.isoformat()} if first == last else {
         "tags": {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()}}
+    run_id = str(uuid.uuid4())
+    days = (last - first).days + 1
     with dg.DagsterInstance.get() as instance:
-        return job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config, **kwargs)
+        with RunFollower(instance, run_id, days, live=progress and quiet and _is_tty(sys.stdout)) as follower:
+            if not progress:
+                follower.console.quiet = True
+            result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config,
+                                            run_id=run_id, **kwargs)
+        if not result.success:  # the UI shows the dates failed (no daemon runs the failure sensor here)
+            mark_failed_dates(instance, run_id)
+        log_path = write_run_log(instance, run_id, home / "logs" / f"{run_id}.log")
+    return result, follower, log_path
 
 
-def _failure_messages(result) -> list[str]:
-    messages = []
+# What a person does about a failure, by the class of the error that stopped the step.
+_REMEDIES = {
+    "IngestionError": "fix or re-deliver that file in the landing zone, then rerun",
+    "RulesError": "fix the rules file (CRM_RULES, else pipelines/core/config/rules.yaml), then rerun",
+    "SegmentationConfigError": "fix the rules file (rfm / lifecycle), then rerun",
+    "RiskConfigError": "fix the rules file (large_value / risk_alerts), then rerun",
+    "LoyaltyConfigError": "fix the rules file (loyalty), then rerun",
+    "ModelStoreError": "train and approve a model first (crm train --as-of DATE), then rerun",
+    "NotEnoughHistory": "load more history before this date, or train later",
+    "TrainingError": "see the training log; the previous model version stays in use",
+    "RiskModelError": "see the training log; the previous model version stays in use",
+    "PublishError": "check the output folder (space, permissions), then rerun",
+}
+CHECK_REMEDY = "a published table broke its contract and nothing was published: inspect it in the warehouse, fix the cause, rerun"
+MAX_FAILURE_LINES = 10
+
+
+def _failures(result) -> list[tuple[str, str, str]]:
+    """(where, what, remedy) for each failed step and each failed blocking check."""
+    failures = []
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
             error = event.event_specific_data.error
-            cause = error.cause or error
-            messages.append(f"{event.step_key}: {cause.message.strip()}")
+            cause = error
+            while cause.cause is not None:
+                cause = cause.cause
+            message = cause.message.strip().splitlines()[0] if cause.message.strip() else cause.cls_name
+            message = message.split(f"{cause.cls_name}: ", 1)[-1]  # the error's text, not its module path
+            remedy = _REMEDIES.get(cause.cls_name, "unexpected error: read the full trace in the log, then rerun")
+            failures.append((f"step {event.step_key}", message, remedy))
         elif event.event_type_value == "ASSET_CHECK_EVALUATION" and not event.event_specific_data.passed:
             data = event.event_specific_data
-            failures = data.metadata.get("failures")
-            detail = f": {'; '.join(failures.value)}" if failures is not None else ""
-            messages.append(f"check {data.asset_key.to_user_string()}.{data.check_name} failed{detail}")
-    return messages
+            found = data.metadata.get("failures")
+            detail = "; ".join(found.value[:3]) if found is not None else "failed"
+            failures.append((f"check {data.asset_key.to_user_string()}.{data.check_name}", detail, CHECK_REMEDY))
+    return failures
+
+
+def failure_report(command: str, result, first: date, last: date, log_path: Path, rerun: str) -> list[str]:
+    """At most MAX_FAILURE_LINES lines: where it stopped, the file or rule, what to do, the log."""
+    dates = str(first) if first == last else f"{first}..{last}"
+    lines = [f"{command}: FAILED for {dates} (run {result.run_id})"]
+    failures = _failures(result) or [("run", "no step reported an error", "read the log")]
+    shown = failures[:3]
+    for where, what, _ in shown:
+        lines.append(f"  {where}: {what[:300]}")
+    if len(failures) > len(shown):
+        lines.append(f"  ... and {len(failures) - len(shown)} more (see the log)")
+    for remedy in dict.fromkeys(r for _, _, r in shown):
+        lines.append(f"  what to do: {remedy}")
+    lines.append(f"  rerun: {rerun}")
+    lines.append(f"  full log and traces: {log_path}")
+    return lines[:MAX_FAILURE_LINES]
+
+
+def _print_summary(follower) -> None:
+    follower.console.quiet = False
+    follower.console.print(follower.summary())
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -95,11 +161,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not Path(args.landing).is_dir():
         print(f"crm run: landing zone {args.landing} does not exist (run `crm generate` first?)", file=sys.stderr)
         return 2
-    result = run_pipeline(first, last, quiet=not args.verbose)
+    result, follower, log_path = run_pipeline(first, last, quiet=not args.verbose, progress=True)
+    _print_summary(follower)
+    rerun = f"crm run --as-of {first}" if first == last else f"crm run --from {first} --to {last}"
     if not result.success:
-        print(f"crm run: run {result.run_id} FAILED for {first}..{last}", file=sys.stderr)
-        for message in _failure_messages(result) or ["see the run in the Dagster UI"]:
-            print(f"  - {message}", file=sys.stderr)
+        for line in failure_report("crm run", result, first, last, log_path, rerun):
+            print(line, file=sys.stderr)
         return 1
     manifest_path = Path(args.output) / "_manifests" / f"{last.isoformat()}.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -107,17 +174,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     for table, entry in manifest["tables"].items():
         print(f"  {table:<24} {entry['rows']:>10,} rows  {Path(args.output) / entry['files'][0]['path']}")
     print(f"  manifest: {manifest_path}")
+    print(f"  log: {log_path}")
     return 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     os.environ["CRM_WAREHOUSE"] = str(Path(args.warehouse).resolve())
     os.environ["CRM_MODELS"] = str(Path(args.models).resolve())
-    result = run_pipeline(args.as_of, args.as_of, quiet=not args.verbose, job_name="model_training")
+    result, follower, log_path = run_pipeline(args.as_of, args.as_of, quiet=not args.verbose,
+                                               job_name="model_training", progress=True)
+    _print_summary(follower)
     if not result.success:
-        print(f"crm train: run {result.run_id} FAILED as of {args.as_of}", file=sys.stderr)
-        for message in _failure_messages(result) or ["see the run in the Dagster UI"]:
-            print(f"  - {message}", file=sys.stderr)
+        for line in failure_report("crm train", result, args.as_of, args.as_of, log_path,
+                                   f"crm train --as-of {args.as_of}"):
+            print(line, file=sys.stderr)
         return 1
     from models.store import list_versions
     from pipelines.propensity.build import model_name
@@ -157,7 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     when.add_argument("--as-of", type=_date, help="one business date")
     when.add_argument("--from", dest="date_from", type=_date, help="first date of a backfill (with --to)")
     run.add_argument("--to", dest="date_to", type=_date)
-    run.add_argument("--verbose", action="store_true", help="show Dagster's step log")
+    run.add_argument("--verbose", action="store_true",
+                     help="also show Dagster's log on the console (it always goes to <DAGSTER_HOME>/logs/<run_id>.log)")
     run.set_defaults(func=cmd_run)
 
     train = sub.add_parser("train", help="train the propensity models as of a business date (the weekly job)")

@@ -39,3 +39,15 @@ def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingResource
         yield dg.RunRequest(run_key=day.isoformat(), partition_key=day.isoformat())
     if dates:
         context.update_cursor(dates[-1].isoformat())
+
+
+@dg.run_failure_sensor(name="mark_failed_dates", default_status=dg.DefaultSensorStatus.RUNNING,
+                       minimum_interval_seconds=30)
+def mark_failed_dates_sensor(context: dg.RunFailureSensorContext):
+    """A failed run's unmaterialised dates show as failed in the UI (the event log plans a range
+    run with one event per asset: pipelines/orchestration/event_log.py). `crm run` does the same
+    itself, since no daemon runs with it."""
+    from pipelines.orchestration.event_log import mark_failed_dates
+
+    marked = mark_failed_dates(context.instance, context.dagster_run.run_id)
+    context.log.info(f"run {context.dagster_run.run_id}: {marked} asset dates marked failed")

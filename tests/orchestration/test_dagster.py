@@ -1,6 +1,7 @@
 """The Dagster layer: definitions load, the CLI runs a backfill end to end, failures are loud."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -61,17 +62,47 @@ def test_backfill_range_publishes_every_date(tmp_path, capsys):
         assert manifest["tables"]["data_quality"]["rows"] == 10
         assert {"crm_tasks", "rm_scorecard", "customer_loyalty"} <= set(manifest["tables"])
         assert any(f["entity"] == "transactions" for f in manifest["input_files"])
-    assert "data_quality" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "data_quality" in out
+    # Not a terminal: a plain line per step start and end, then the summary table (step, rows, seconds).
+    assert "staging: started" in out and "staging: ok, 2/2 dates" in out
+    summary = out[out.index("steps"):]
+    assert "step" in summary and "rows" in summary and "seconds" in summary and "total" in summary
+    log = Path(out.split("  log: ")[1].split()[0])
+    assert log.parent == Path(os.environ["DAGSTER_HOME"]) / "logs" and "Finished execution of run" in log.read_text()
 
 
 def test_failed_date_exits_nonzero_naming_the_file_and_publishes_nothing(tmp_path, capsys):
     landing = two_day_landing(tmp_path)
     assert main(cli_args(tmp_path, "--as-of", "2024-03-01")) == 0
     write_csv(entity_file(landing, "transactions", D2), [txn("X")], [c for c in TXN_COLUMNS if c != "amount"])
+    capsys.readouterr()
     assert main(cli_args(tmp_path, "--as-of", "2024-03-02")) == 1
     err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) <= 10, err
+    assert lines[0].startswith("crm run: FAILED for 2024-03-02")
     assert "transactions_20240302.csv: missing required column(s) amount" in err
+    assert "what to do: fix or re-deliver that file in the landing zone" in err
+    assert "rerun: crm run --as-of 2024-03-02" in err
+    log = Path(err.split("full log and traces: ")[1].split()[0])
+    assert "raise IngestionError" in log.read_text()  # the full trace
     assert not (tmp_path / "out" / "_manifests" / "2024-03-02.json").exists()
+
+
+def test_a_failed_range_marks_its_dates_failed_for_the_ui(tmp_path):
+    """The batched event log keeps one planned event per asset and date: the UI's partition status
+    shows a failed backfill's dates as failed (with DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS
+    it would show them as never materialised)."""
+    landing = two_day_landing(tmp_path)
+    write_csv(entity_file(landing, "transactions", D2), [txn("X")], [c for c in TXN_COLUMNS if c != "amount"])
+    assert main(cli_args(tmp_path, "--from", "2024-03-01", "--to", "2024-03-02")) == 1
+    from pipelines.core.partitions import daily_partitions
+
+    with dg.DagsterInstance.get() as instance:
+        status = instance.get_status_by_partition(dg.AssetKey("customer_rfm"), ["2024-03-01", "2024-03-02"],
+                                                  daily_partitions)
+    assert {k: v.value for k, v in status.items()} == {"2024-03-01": "FAILED", "2024-03-02": "FAILED"}
 
 
 def test_sensor_requests_complete_dates_once(tmp_path):
@@ -116,3 +147,37 @@ def _nightly_job():
     from pipelines.definitions import defs
 
     return defs.resolve_job_def("nightly")
+
+
+def test_schedule_and_sensor_runs_execute_in_one_process(tmp_path):
+    """Runs the daemon starts get the jobs' in-process executor config, as the CLI and the UI do."""
+    from datetime import datetime, timezone
+
+    from pipelines.core.resources import LandingResource
+    from pipelines.definitions import defs
+    from pipelines.orchestration.jobs import IN_PROCESS
+
+    schedule = defs.resolve_schedule_def("nightly_schedule")
+    with dg.build_schedule_context(scheduled_execution_time=datetime(2024, 3, 2, 2, tzinfo=timezone.utc)) as ctx:
+        [request] = schedule.evaluate_tick(ctx).run_requests
+    assert request.run_config == IN_PROCESS
+    landing = two_day_landing(tmp_path)
+    sensor = defs.resolve_sensor_def("landing_sensor")
+    with dg.build_sensor_context(definitions=defs, resources={"landing": LandingResource(path=str(landing))}) as ctx:
+        requests = sensor.evaluate_tick(ctx).run_requests
+    assert [r.partition_key for r in requests] == ["2024-03-01", "2024-03-02"]
+    assert all(r.run_config == IN_PROCESS for r in requests)
+    training = defs.resolve_schedule_def("training_schedule")
+    with dg.build_schedule_context(scheduled_execution_time=datetime(2024, 3, 3, 4, tzinfo=timezone.utc),
+                                   repository_def=defs.get_repository_def()) as ctx:
+        [request] = training.evaluate_tick(ctx).run_requests
+    assert request.run_config == IN_PROCESS
+
+
+def test_a_run_launched_without_config_executes_in_one_process():
+    """The UI's "Materialize" (the implicit asset job) and a launchpad run with no config: in process."""
+    from pipelines.definitions import defs
+
+    for job in (defs.resolve_job_def("nightly"), defs.resolve_implicit_global_asset_job_def()):
+        [(executor, config)] = dg.validate_run_config(job, {})["execution"].items()
+        assert list(config) == ["in_process"], (job.name, executor, config)
