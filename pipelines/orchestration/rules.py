@@ -57,6 +57,7 @@ def _checks() -> list[tuple[str, Callable[[dict], object]]]:
     from pipelines.customer.segmentation import params_for
     from pipelines.propensity.build import feature_params as propensity_features
     from pipelines.propensity.build import offer_params
+    from pipelines.core.engine import DateRange
     from pipelines.relationship.care import feedback_params, festival_dates
     from pipelines.relationship.crm_tasks import crm_task_params
     from pipelines.relationship.loyalty import loyalty_rules
@@ -78,8 +79,8 @@ def _checks() -> list[tuple[str, Callable[[dict], object]]]:
         ("care feedback", feedback_params),
         ("care festivals", lambda r: festival_dates(r["care"]["festivals"], [today.year])),
         ("loyalty", loyalty_rules),
-        ("crm_tasks", lambda r: crm_task_params(r, today)),
-        ("rm_scorecard (care)", lambda r: scorecard_params(r, today)),
+        ("crm_tasks", lambda r: crm_task_params(r, DateRange(today, today))),
+        ("rm_scorecard (care)", scorecard_params),
     ]
 
 
