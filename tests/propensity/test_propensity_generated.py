@@ -165,7 +165,7 @@ def test_a_model_scoring_several_dates_gives_what_each_date_gives(trained):
         score_range(loop, store, DateRange(day, day), rules)
     for table, _ in MART_STEPS:
         query = f"select * from {table} where as_of_date between $date_from and $date_to order by all"
-        got, want = one.execute(query, dates.params).pl(), loop.execute(query, dates.params).pl()
+        got, want = (c.sql(query, params=dates.params).pl() for c in (one, loop))
         assert got.equals(want), table
     scored_days = one.execute("select distinct as_of_date from customer_propensity where as_of_date "
                               "between $date_from and $date_to order by 1", dates.params).fetchall()
