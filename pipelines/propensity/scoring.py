@@ -68,8 +68,6 @@ def score_frame(con: duckdb.DuckDBPyConnection, store_root: Path, dates: DateRan
     """Probability per date, active customer and family not held, from the approved models
     (reasons null, see `explain`); the loaded {(family, version): (model, metadata, dates)};
     and the features that were scored."""
-    from models.propensity import classifier as pm
-
     plan = scoring_plan(store_root, dates)
     days = sorted({d for groups in plan.values() for ds in groups.values() for d in ds})
     features = con.sql(
@@ -79,6 +77,8 @@ def score_frame(con: duckdb.DuckDBPyConnection, store_root: Path, dates: DateRan
         params={**dates.params, "days": days}).pl()
     batch = int(rules["propensity"]["scoring"]["batch_rows"])
     parts, loaded = [], {}
+    if any(plan.values()):
+        from models.propensity import classifier as pm
     for family, groups in plan.items():
         for version, version_days in groups.items():
             model, meta = load_model(store_root, model_name(family), version)
