@@ -10,6 +10,9 @@ from pipelines.core.engine import DateRange, replace_range
 from pipelines.core.sql import run
 
 FEATURE_TABLE = "int_features"
+# Up to this many kept feature dates, transactions are range-joined to the dates instead of windowed
+# (measured crossover, see the few_dates CTE of int_features.sql).
+RANGE_JOIN_MAX_DATES = 7
 
 
 def feature_params(rules: dict) -> dict:
@@ -25,6 +28,7 @@ def feature_params(rules: dict) -> dict:
         "salary_days": int(p["salary_window_days"]),
         "delinquency_days": int(p["preapproved"]["delinquency_lookback_days"]),
         "retention_days": int(p["feature_retention_days"]),
+        "range_join_max_dates": RANGE_JOIN_MAX_DATES,
         "income_band_edges": [int(e) for e in p["income_band_edges"]],
         "mcc_ranges": ranges,
     }

@@ -7,8 +7,8 @@
 -- both the delivery date and the event time bounded by the feature date.
 -- A row counts for a feature date from `visible_from` (the later of its event day and delivery
 -- day) on. Transactions are aggregated to account-day, then summed over each window with range
--- frames on an account x day timeline; the few late-delivered account-days (delivered after
--- their event day) are added by a range join, as a window frame cannot test two dates.
+-- frames on an account x day timeline, or by a range join when the feature dates are few (see
+-- few_dates); late-delivered account-days (delivered after their event day) always take the join.
 -- Sparse sources (salary months, loan performance, interactions, feedback) are range-joined to
 -- the feature dates. Account owners and customer attributes are the latest delivered on or
 -- before the feature date (ASOF joins).
@@ -23,6 +23,15 @@ feature_dates as (
     select as_of_date
     from business_dates
     where as_of_date = last_day(as_of_date) or as_of_date >= $date_to - $retention_days
+),
+
+-- A few feature dates (a nightly run, a short catch-up) are cheaper as a range join of the
+-- account-days (one date is a plain filter, as the per-date build was); many (a backfill) as
+-- windows over the account timeline. Measured on 16 k customers / 4.3 M transactions, 2 threads:
+-- one date 1.6 s joined vs 15.6 s windowed; 43 dates 291 s joined vs 42 s windowed.
+few_dates as (
+    select count(*) <= $range_join_max_dates as few
+    from feature_dates
 ),
 
 customer_day as (
@@ -112,7 +121,6 @@ account_days as (
         txn_day,
         visible_from,
         count(*) as txn_count,
-        count(*) filter (where txn_type = 'salary') as salary_count,
         sum(amount) filter (where direction = 'credit') as credit,
         sum(amount) filter (where direction = 'debit') as debit,
         sum(amount) filter (where txn_type = 'salary') as salary_amount,
@@ -133,19 +141,19 @@ account_days as (
         sum(amount) filter (where mcc_group = 'dining') as spend_dining,
         sum(amount) filter (where mcc_group = 'groceries') as spend_groceries,
         sum(amount) filter (where mcc_group = 'fuel') as spend_fuel
-    from transactions_grouped
+    from transactions_grouped, few_dates g
+    where visible_from = txn_day and not g.few
     group by account_id, txn_day, visible_from
 ),
 
--- Account-days delivered by their event day, plus one marker row per account and feature date;
+-- Many dates: account-days delivered by their event day, plus one marker row per account and feature date;
 -- the windows end at the marker's day (range frames include the same day's rows).
 timeline as (
-    select *, false as is_feature_date
-    from account_days
-    where visible_from = txn_day
+    select a.*, false as is_feature_date
+    from account_days a
     union all by name
     select a.account_id, f.as_of_date as txn_day, true as is_feature_date
-    from (select distinct account_id from account_days where visible_from = txn_day) a
+    from (select distinct account_id from account_days) a
     cross join feature_dates f
 ),
 
@@ -188,44 +196,47 @@ windowed as (
                         range between $long_days - 1 preceding and current row)
 ),
 
-late_behaviour as (
+-- Per account and feature date from the transactions themselves: the late-delivered ones (a
+-- window frame cannot test two dates), and all of them when the feature dates are few.
+joined_behaviour as (
     select
-        a.account_id,
+        t.account_id,
         f.as_of_date,
-        sum(a.txn_count) filter (where a.txn_day > f.as_of_date - $short_days) as txn_count_short,
-        sum(a.txn_count) as txn_count_long,
-        sum(a.credit) filter (where a.txn_day > f.as_of_date - $short_days) as credit_short,
-        sum(a.credit) as credit_long,
-        sum(a.debit) filter (where a.txn_day > f.as_of_date - $short_days) as debit_short,
-        sum(a.debit) as debit_long,
-        sum(a.salary_amount) filter (where a.txn_day > f.as_of_date - $salary_days) as salary_amount,
-        sum(a.card_purchase) filter (where a.txn_day > f.as_of_date - $short_days) as card_purchase_short,
-        sum(a.bill_payment) filter (where a.txn_day > f.as_of_date - $short_days) as bill_payment_short,
-        sum(a.transfer_out) filter (where a.txn_day > f.as_of_date - $short_days) as transfer_out_short,
-        sum(a.transfer_in) filter (where a.txn_day > f.as_of_date - $short_days) as transfer_in_short,
-        sum(a.deposit) filter (where a.txn_day > f.as_of_date - $short_days) as deposit_short,
-        sum(a.withdrawal) filter (where a.txn_day > f.as_of_date - $short_days) as withdrawal_short,
-        sum(a.fund_activity) as fund_activity_long,
-        sum(a.loan_repayment) filter (where a.txn_day > f.as_of_date - $short_days) as loan_repayment_short,
-        sum(a.loan_disbursement) as loan_disbursement_long,
-        sum(a.cash_count) filter (where a.txn_day > f.as_of_date - $short_days) as cash_count_short,
-        sum(a.cross_border_count) as cross_border_count_long,
-        sum(a.digital_count) filter (where a.txn_day > f.as_of_date - $short_days) as digital_count_short,
-        sum(a.branch_count) filter (where a.txn_day > f.as_of_date - $short_days) as branch_count_short,
-        sum(a.spend_travel) filter (where a.txn_day > f.as_of_date - $short_days) as spend_travel_short,
-        sum(a.spend_dining) filter (where a.txn_day > f.as_of_date - $short_days) as spend_dining_short,
-        sum(a.spend_groceries) filter (where a.txn_day > f.as_of_date - $short_days) as spend_groceries_short,
-        sum(a.spend_fuel) filter (where a.txn_day > f.as_of_date - $short_days) as spend_fuel_short
-    from account_days a
-    join feature_dates f on a.visible_from <= f.as_of_date and a.txn_day > f.as_of_date - $long_days
-    where a.visible_from > a.txn_day
-    group by a.account_id, f.as_of_date
+        count(*) filter (where txn_day > f.as_of_date - $short_days) as txn_count_short,
+        count(*) as txn_count_long,
+        sum(amount) filter (where direction = 'credit' and txn_day > f.as_of_date - $short_days) as credit_short,
+        sum(amount) filter (where direction = 'debit' and txn_day > f.as_of_date - $short_days) as debit_short,
+        sum(amount) filter (where direction = 'credit') as credit_long,
+        sum(amount) filter (where direction = 'debit') as debit_long,
+        sum(amount) filter (where txn_type = 'salary' and txn_day > f.as_of_date - $salary_days) as salary_amount,
+        sum(amount) filter (where txn_type = 'card_purchase' and txn_day > f.as_of_date - $short_days) as card_purchase_short,
+        sum(amount) filter (where txn_type = 'bill_payment' and txn_day > f.as_of_date - $short_days) as bill_payment_short,
+        sum(amount) filter (where txn_type = 'transfer_out' and txn_day > f.as_of_date - $short_days) as transfer_out_short,
+        sum(amount) filter (where txn_type = 'transfer_in' and txn_day > f.as_of_date - $short_days) as transfer_in_short,
+        sum(amount) filter (where txn_type = 'deposit' and txn_day > f.as_of_date - $short_days) as deposit_short,
+        sum(amount) filter (where txn_type = 'withdrawal' and txn_day > f.as_of_date - $short_days) as withdrawal_short,
+        sum(amount) filter (where txn_type in ('fund_purchase', 'fund_redemption')) as fund_activity_long,
+        sum(amount) filter (where txn_type = 'loan_repayment' and txn_day > f.as_of_date - $short_days) as loan_repayment_short,
+        sum(amount) filter (where txn_type = 'loan_disbursement') as loan_disbursement_long,
+        count(*) filter (where is_cash and txn_day > f.as_of_date - $short_days) as cash_count_short,
+        count(*) filter (where is_cross_border) as cross_border_count_long,
+        count(*) filter (where channel in ('mobile', 'online') and txn_day > f.as_of_date - $short_days) as digital_count_short,
+        count(*) filter (where channel in ('branch', 'counter') and txn_day > f.as_of_date - $short_days) as branch_count_short,
+        sum(amount) filter (where mcc_group = 'travel' and txn_day > f.as_of_date - $short_days) as spend_travel_short,
+        sum(amount) filter (where mcc_group = 'dining' and txn_day > f.as_of_date - $short_days) as spend_dining_short,
+        sum(amount) filter (where mcc_group = 'groceries' and txn_day > f.as_of_date - $short_days) as spend_groceries_short,
+        sum(amount) filter (where mcc_group = 'fuel' and txn_day > f.as_of_date - $short_days) as spend_fuel_short
+    from transactions_grouped t
+    join feature_dates f on t.visible_from <= f.as_of_date and t.txn_day > f.as_of_date - $long_days
+    cross join few_dates g
+    where t.visible_from > t.txn_day or g.few
+    group by t.account_id, f.as_of_date
 ),
 
 account_behaviour as (
     select * exclude (is_feature_date) from windowed where is_feature_date
     union all by name
-    select * from late_behaviour
+    select * from joined_behaviour
 ),
 
 -- Per account first, then per owner on the feature date: one row per account goes through the owner join.
@@ -264,11 +275,11 @@ behaviour as (
 
 -- Months with a salary credit, counted per customer (salary may move between accounts).
 salary_credits as (
-    select distinct a.account_id, a.txn_day, f.as_of_date
-    from account_days a
-    join feature_dates f on a.visible_from <= f.as_of_date
-        and a.txn_day > f.as_of_date - least($salary_days, $long_days)
-    where a.salary_count > 0
+    select distinct t.account_id, t.txn_day, f.as_of_date
+    from transactions_window t
+    join feature_dates f on t.visible_from <= f.as_of_date
+        and t.txn_day > f.as_of_date - least($salary_days, $long_days)
+    where t.txn_type = 'salary'
 ),
 
 salary_months as (
