@@ -73,7 +73,8 @@ def prepare(out: Path, customers: int, base: int) -> dict:
     from pipelines.generator import generate
     from tests.kit.generated import load_landing
     from pipelines.ingestion.ingest import init_warehouse
-    from pipelines.customer.segmentation import build_date
+    from pipelines.core.engine import DateRange
+    from pipelines.customer.segmentation import build_segmentation
 
     landing = out / "landing"
     if not (landing / "transactions").exists():
@@ -90,7 +91,7 @@ def prepare(out: Path, customers: int, base: int) -> dict:
         statement = (f"insert into {table} select {select} from {table}, range(1, {copies}) r(k)")
         con.execute(statement)
     t = time.perf_counter()
-    build_date(con, DAY, bench_rules())
+    build_segmentation(con, DateRange(DAY, DAY), bench_rules())
     n = con.execute("select count(*) from int_customer_day where as_of_date = $d", {"d": DAY}).fetchall()[0][0]
     txns = con.execute("select count(*) from stg_transactions").fetchall()[0][0]
     con.close()
@@ -98,7 +99,8 @@ def prepare(out: Path, customers: int, base: int) -> dict:
 
 
 def step(out: Path, name: str) -> dict:
-    from pipelines.propensity.build import build_features, score_date
+    from pipelines.core.engine import DateRange
+    from pipelines.propensity.build import build_feature_range, score_range
 
     rules = bench_rules()
     con = _connect(out / "warehouse.duckdb")
@@ -108,9 +110,9 @@ def step(out: Path, name: str) -> dict:
     t, cpu = time.perf_counter(), time.process_time()
     extra = {}
     if name == "features":
-        rows = {"int_features": build_features(con, DAY, rules)}
+        rows = {"int_features": build_feature_range(con, DateRange(DAY, DAY), rules)}
     else:
-        result = score_date(con, out / "models", DAY, rules)
+        result = score_range(con, out / "models", DateRange(DAY, DAY), rules)
         rows, extra = result["rows"], {"explained_rows": result["explained_rows"]}
     wall, cpu = time.perf_counter() - t, time.process_time() - cpu
     con.close()

@@ -32,9 +32,10 @@ from models.propensity import classifier as pm  # noqa: E402
 from pipelines.core.config import load_rules  # noqa: E402
 from tests.kit.generated import load_landing  # noqa: E402
 from pipelines.ingestion.ingest import init_warehouse  # noqa: E402
-from pipelines.propensity.build import build_features, family_rows, score_date, train_all, training_set  # noqa: E402
+from pipelines.core.engine import DateRange  # noqa: E402
+from pipelines.propensity.build import build_feature_range, family_rows, score_range, train_all, training_set  # noqa: E402
 from pipelines.ingestion.realdata import bank_marketing as bm  # noqa: E402
-from pipelines.customer.segmentation import build_date  # noqa: E402
+from pipelines.customer.segmentation import build_segmentation  # noqa: E402
 
 START, END = date(2025, 1, 1), date(2025, 12, 31)
 BANK_FULL = ROOT.parent / "shared" / "data" / "bank_marketing" / "bank-full.csv"
@@ -63,8 +64,8 @@ def generated_warehouse(out: Path, customers: int) -> duckdb.DuckDBPyConnection:
     load_landing(con, landing)
     rules = load_rules()
     for day in month_ends(START, END):
-        build_date(con, day, rules)
-        build_features(con, day, rules)
+        build_segmentation(con, DateRange(day, day), rules)
+        build_feature_range(con, DateRange(day, day), rules)
     con.execute("create table truth as select * from read_parquet($p)",
                 {"p": str(landing / "_truth" / "customers.parquet")})
     return con
@@ -91,7 +92,7 @@ def generated_quality(out: Path, customers: int, models: Path) -> dict:
     t1 = time.perf_counter()
     summary = train_all(con, models, END, rules)
     t2 = time.perf_counter()
-    scored = score_date(con, models, END, rules)
+    scored = score_range(con, models, DateRange(END, END), rules)
     t3 = time.perf_counter()
     oracle = oracle_aucs(con, summary, rules)
     families = []

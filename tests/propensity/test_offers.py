@@ -9,11 +9,9 @@ import polars as pl
 from tests.kit import warehouse as k
 
 from pipelines.core.config import load_rules
-from pipelines.propensity.build import MART_STEPS, SCORE_VIEW, build_features, offer_params
-from pipelines.core.contract_tables import ensure_contract_table
-from pipelines.core.contracts import output_contracts
-from pipelines.core.engine import replace_date
-from pipelines.customer.segmentation import build_date
+from pipelines.core.engine import DateRange
+from pipelines.propensity.build import build_feature_range, build_offer_marts
+from pipelines.customer.segmentation import build_segmentation
 
 D = date(2020, 6, 30)
 RULES = load_rules()
@@ -21,16 +19,12 @@ RULES = load_rules()
 
 def _score(con, scores: list[tuple[str, str, float]], rules=RULES):
     """Build the offer marts for D from given (customer, family, probability) scores."""
-    build_date(con, D, rules)
-    build_features(con, D, rules)
+    build_segmentation(con, DateRange(D, D), rules)
+    build_feature_range(con, DateRange(D, D), rules)
     frame = pl.DataFrame(scores, schema=["customer_id", "product_family", "probability"], orient="row").with_columns(
-        model_version=pl.lit("v-test"), reasons=pl.lit(["salary credited monthly"], dtype=pl.List(pl.String)))
-    con.register(SCORE_VIEW, frame)
-    params = {**offer_params(rules), "as_of_date": D}
-    for table, sql_name in MART_STEPS:
-        ensure_contract_table(con, output_contracts()[table])
-        replace_date(con, table, sql_name, params)
-    con.unregister(SCORE_VIEW)
+        as_of_date=pl.lit(D), model_version=pl.lit("v-test"),
+        reasons=pl.lit(["salary credited monthly"], dtype=pl.List(pl.String)))
+    build_offer_marts(con, frame, DateRange(D, D), rules)
 
 
 def _nbo(con) -> dict[str, dict]:

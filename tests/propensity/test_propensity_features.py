@@ -11,8 +11,9 @@ from tests.kit import warehouse as k
 
 from models.propensity.features import FEATURE_NAMES
 from pipelines.core.config import load_rules
-from pipelines.propensity.build import build_features, family_rows, training_plan, training_set
-from pipelines.customer.segmentation import build_date
+from pipelines.core.engine import DateRange
+from pipelines.propensity.build import build_feature_range, family_rows, training_plan, training_set
+from pipelines.customer.segmentation import build_segmentation
 
 D = date(2020, 6, 30)
 RULES = load_rules()
@@ -50,8 +51,8 @@ def _base(con):
 
 
 def _features(con, day=D) -> dict[str, dict]:
-    build_date(con, day, RULES)
-    build_features(con, day, RULES)
+    build_segmentation(con, DateRange(day, day), RULES)
+    build_feature_range(con, DateRange(day, day), RULES)
     frame = con.sql("select * from int_features where as_of_date = $d order by customer_id", params={"d": day}).pl()
     return {r["customer_id"]: r for r in frame.to_dicts()}
 

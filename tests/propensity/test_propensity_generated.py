@@ -8,6 +8,7 @@ benchmarks/propensity_quality.py trains all of them on 2,000 customers."""
 from __future__ import annotations
 
 import copy
+import shutil
 from datetime import date, timedelta
 
 import duckdb
@@ -20,10 +21,11 @@ from pipelines.core.config import load_rules
 from pipelines.core.contracts import output_contracts
 from tests.kit.generated import load_landing
 from pipelines.ingestion.ingest import init_warehouse
-from pipelines.propensity.build import (MART_STEPS, approved_version, build_features, family_rows, model_name,
-                                  score_date, train_all, training_set)
+from pipelines.core.engine import DateRange
+from pipelines.propensity.build import (MART_STEPS, approved_version, build_feature_range, family_rows, model_name,
+                                        score_range, train_all, training_set)
 from pipelines.publishing.snapshot import contract_violations
-from pipelines.customer.segmentation import build_date
+from pipelines.customer.segmentation import build_segmentation
 from pipelines.core.sql import load_sql, run
 
 generator = pytest.importorskip("pipelines.generator", reason="the demo-data generator is not on this branch yet")
@@ -47,13 +49,13 @@ def trained(tmp_path_factory):
     rules = copy.deepcopy(load_rules())
     rules["propensity"]["families"] = FAMILIES
     for day in MONTH_ENDS:
-        build_date(con, day, rules)
-        build_features(con, day, rules)
+        build_segmentation(con, DateRange(day, day), rules)
+        build_feature_range(con, DateRange(day, day), rules)
     con.execute("create temp table truth as select * from read_parquet($p)",
                 {"p": str(root / "landing" / "_truth" / "customers.parquet")})
     summary = train_all(con, root / "models", END, rules)
-    scored = score_date(con, root / "models", END, rules)
-    yield {"con": con, "rules": rules, "summary": summary, "scored": scored, "models": root / "models"}
+    scored = score_range(con, root / "models", DateRange(END, END), rules)
+    yield {"con": con, "rules": rules, "summary": summary, "scored": scored, "models": root / "models", "root": root}
     con.close()
 
 
@@ -126,8 +128,9 @@ def test_published_marts_meet_contracts_and_eligibility(trained):
 
 def test_reasons_are_computed_for_the_rows_people_read(trained):
     con = trained["con"]
-    wanted = {tuple(r) for r in con.sql(load_sql("int/propensity/reason_rows"), params={
-        "as_of_date": END, "reason_ranks": trained["rules"]["propensity"]["scoring"]["reason_ranks"]}).fetchall()}
+    wanted = {tuple(r[1:]) for r in con.sql(load_sql("int/propensity/reason_rows"), params={
+        "date_from": END, "date_to": END,
+        "reason_ranks": trained["rules"]["propensity"]["scoring"]["reason_ranks"]}).fetchall()}
     with_reasons = {tuple(r) for r in run(con, "select customer_id, product_family from customer_propensity "
                                                "where as_of_date = $d and len(reasons) > 0", {"d": END}).fetchall()}
     total = trained["scored"]["rows"]["customer_propensity"]
@@ -141,3 +144,32 @@ def test_reasons_are_computed_for_the_rows_people_read(trained):
     empty = run(con, "select count(*) from next_best_offer where as_of_date = $d and product_code is not null "
                      "and len(reasons) = 0", {"d": END}).fetchall()[0][0]
     assert differing == [(0,)] and empty < 0.1 * trained["scored"]["rows"]["next_best_offer"]
+
+
+def test_a_model_scoring_several_dates_gives_what_each_date_gives(trained):
+    """A version trained on Nov 30 scores Nov 30 .. Dec 31 (the dates with features: the two month
+    ends): the range in one call equals the dates scored one by one."""
+    con, rules, root = trained["con"], trained["rules"], trained["root"]
+    con.execute("checkpoint")
+    copies = []
+    for name in ("range", "dates"):
+        shutil.copy(root / "warehouse.duckdb", root / f"{name}.duckdb")
+        copies.append(duckdb.connect(str(root / f"{name}.duckdb")))
+    one, loop = copies
+    store, trained_on = root / "models_nov", date(2024, 11, 30)
+    summary = train_all(one, store, trained_on, rules)
+    assert any(r.approved for r in summary["families"])
+    dates = DateRange(trained_on, END)
+    result = score_range(one, store, dates, rules)
+    for day in dates.days:
+        score_range(loop, store, DateRange(day, day), rules)
+    for table, _ in MART_STEPS:
+        query = f"select * from {table} where as_of_date between $date_from and $date_to order by all"
+        got, want = (c.sql(query, params=dates.params).pl() for c in (one, loop))
+        assert got.equals(want), table
+    scored_days = one.execute("select distinct as_of_date from customer_propensity where as_of_date "
+                              "between $date_from and $date_to order by 1", dates.params).fetchall()
+    assert scored_days == [(trained_on,), (END,)]
+    assert result["explained_rows"] > 0
+    for c in copies:
+        c.close()

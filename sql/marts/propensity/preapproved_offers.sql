@@ -1,27 +1,27 @@
--- One row per customer and loan family pre-approved on $as_of_date: a high loan propensity
--- (decile >= $preapproved_min_decile), marketing consent, an active customer with salary credited
--- in at least $min_salary_months of the salary window, no days past due in the delinquency look-back,
--- and spare repayment capacity: salary income x $income_share minus existing loan repayments.
--- The indicative limit is that monthly capacity x $term_months, rounded down to $limit_step and
--- capped at $max_limit; below $min_limit there is no offer.
+-- One row per date of [$date_from, $date_to], customer and loan family pre-approved: a high loan
+-- propensity (decile >= $preapproved_min_decile), marketing consent, an active customer with
+-- salary credited in at least $min_salary_months of the salary window, no days past due in the
+-- delinquency look-back, and spare repayment capacity: salary income x $income_share minus
+-- existing loan repayments. The indicative limit is that monthly capacity x $term_months, rounded
+-- down to $limit_step and capped at $max_limit; below $min_limit there is no offer.
 with
 
 propensity as (
-    select customer_id, product_family, probability, decile, model_version, reasons
+    select as_of_date, customer_id, product_family, probability, decile, model_version, reasons
     from customer_propensity
-    where as_of_date = $as_of_date and list_contains($preapproved_families, product_family)
+    where as_of_date between $date_from and $date_to and list_contains($preapproved_families, product_family)
 ),
 
 features as (
-    select customer_id, salary_months, salary_monthly, loan_repayment_monthly, max_dpd
+    select as_of_date, customer_id, salary_months, salary_monthly, loan_repayment_monthly, max_dpd
     from int_features
-    where as_of_date = $as_of_date
+    where as_of_date between $date_from and $date_to
 ),
 
 customer_day as (
-    select customer_id, status, marketing_consent
+    select as_of_date, customer_id, status, marketing_consent
     from int_customer_day
-    where as_of_date = $as_of_date
+    where as_of_date between $date_from and $date_to
 ),
 
 capacity as (
@@ -35,8 +35,8 @@ capacity as (
         c.marketing_consent,
         f.salary_monthly * $income_share - f.loan_repayment_monthly as spare_monthly
     from propensity p
-    join features f using (customer_id)
-    join customer_day c using (customer_id)
+    join features f using (as_of_date, customer_id)
+    join customer_day c using (as_of_date, customer_id)
 ),
 
 limits as (
@@ -54,7 +54,7 @@ limits as (
 
 final as (
     select
-        $as_of_date as as_of_date,
+        as_of_date,
         customer_id,
         product_family,
         probability,
