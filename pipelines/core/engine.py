@@ -60,20 +60,6 @@ def replace_range(con: duckdb.DuckDBPyConnection, table: str, sql_name: str, par
     return count_range(con, table, dates)
 
 
-def replace_date(con: duckdb.DuckDBPyConnection, table: str, sql_name: str, params: dict) -> int:
-    """Run a one-date query (reads `$as_of_date`) for params['as_of_date'] into `table`."""
-    query = load_sql(sql_name)
-    target = q(table)
-    with transaction(con):
-        # Planning the whole query only to learn its shape costs more than the date's insert on
-        # small dates: only a missing table is created from it.
-        if not table_exists(con, table):
-            run(con, f"create table {target} as select * from ({query}) limit 0", params)
-        run(con, f"delete from {target} where as_of_date = $as_of_date", params)
-        run(con, f"insert into {target} by name {query}", params)
-    return count_range(con, table, DateRange(params["as_of_date"], params["as_of_date"]))
-
-
 def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     query = ("select count(*) > 0 from duckdb_tables() where table_name = $t "
              "and schema_name = current_schema() and database_name = current_database()")
@@ -93,6 +79,3 @@ def distribution_markdown(con: duckdb.DuckDBPyConnection, table: str, column: st
     rows = run(con, query, {"as_of_date": as_of_date}).fetchall()
     return "\n".join([f"| {column} | rows |", "|---|---:|", *(f"| {v} | {n} |" for v, n in rows)])
 
-
-def count_date(con: duckdb.DuckDBPyConnection, table: str, as_of_date: date) -> int:
-    return count_range(con, table, DateRange(as_of_date, as_of_date))

@@ -1,9 +1,6 @@
 """SQL lives in sql/*.sql; this only finds and reads it."""
 
-import hashlib
-import json
 import re
-from collections.abc import Iterable
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -15,13 +12,6 @@ SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 def load_sql(name: str) -> str:
     """`load_sql("marts/customer/customer_rfm")` reads sql/marts/customer_rfm.sql."""
     return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
-
-
-def fingerprint(values: dict, sql_names: Iterable[str]) -> str:
-    """A digest of rule values and query texts: what a carried-forward build was made from, so
-    that a change to either starts a new chain."""
-    text = json.dumps(values, sort_keys=True, default=str) + "".join(load_sql(name) for name in sql_names)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
