@@ -50,6 +50,8 @@ class WarehouseResource(dg.ConfigurableResource):
             con.execute("set memory_limit = $m", {"m": self.memory_limit})
             con.execute("set temp_directory = $t", {"t": str(path.parent / ".duckdb_tmp")})
             con.execute("set preserve_insertion_order = true")
+            # `crm run` draws its own progress; DuckDB's bar would write over it.
+            con.execute("set enable_progress_bar = false")
             yield con
         finally:
             con.close()
