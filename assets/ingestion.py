@@ -48,7 +48,8 @@ def staging(context: dg.AssetExecutionContext, warehouse: WarehouseResource, lan
         context.log.info(f"ingested {len(dates)} business dates, {dates[0]}..{dates[-1]}" if dates else "no dates")
         reasons = distribution_markdown(con, "quarantine", "reason", dates[-1], "business_date") if dates else ""
     for entity, table in STAGED.items():
-        yield dg.MaterializeResult(asset_key=table, metadata={"business_dates": len(dates), **totals[entity]})
+        yield dg.MaterializeResult(asset_key=table, metadata={"business_dates": len(dates), "rows": totals[entity]["rows_loaded"],
+                                                             **totals[entity]})
     yield dg.MaterializeResult(asset_key="quarantine", metadata={
         "rows_quarantined": sum(t["rows_quarantined"] for t in totals.values()),
         "reasons_last_date": dg.MetadataValue.md(reasons)})

@@ -21,7 +21,8 @@ def published_snapshot(context: dg.AssetExecutionContext, warehouse: WarehouseRe
     last = manifests[-1]
     return dg.MaterializeResult(metadata={
         "snapshots": len(manifests),
+        "rows": sum(e["rows"] for m in manifests for e in m["tables"].values()),
         "last_as_of_date": last["as_of_date"],
-        "rows": dg.MetadataValue.json({t: e["rows"] for t, e in last["tables"].items()}),
+        "last_date_rows": dg.MetadataValue.json({t: e["rows"] for t, e in last["tables"].items()}),
         "output": dg.MetadataValue.path(str(output.root)),
     })
