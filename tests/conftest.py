@@ -1,6 +1,4 @@
 import os
-import sys
-from pathlib import Path
 
 # Gradient boosting uses every core through OpenMP; on a shared 2-core runner its spinning threads
 # slow a fit down ~6x. One thread per test process is faster there (set before sklearn loads).

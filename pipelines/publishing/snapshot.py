@@ -21,7 +21,7 @@ import duckdb
 from pipelines.core.contracts import DUCKDB_TYPES, Contract, output_contracts, quote_ident as q, quote_literal as lit
 from pipelines.ingestion.landing import sha256_of
 from pipelines.core.engine import DateRange
-from pipelines.core.sql import one, run
+from pipelines.core.sql import run
 
 # Direct identifiers that must never reach a CRM import or a BI dashboard (outputs.md).
 FORBIDDEN_COLUMNS = {

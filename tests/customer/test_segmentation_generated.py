@@ -9,22 +9,18 @@ would cost minutes here."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from pathlib import Path
 
-import duckdb
 import pytest
 
 from pipelines.core.base_coverage import base_coverage_failures
 from pipelines.core.engine import DateRange
 from pipelines.core.config import load_rules
 from pipelines.core.contracts import output_contracts
-from pipelines.ingestion.ingest import init_warehouse
 from pipelines.publishing.snapshot import contract_violations
 from pipelines.customer.segmentation import build_date
 from pipelines.core.sql import run
-from tests.kit.generated import load_landing
+from tests.kit.generated import generated_warehouse
 
-generator = pytest.importorskip("pipelines.generator", reason="the demo-data generator is not on this branch yet")
 
 pytestmark = pytest.mark.slow
 
@@ -38,11 +34,7 @@ RISK_STAGES = ("at_risk", "dormant")
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
     root = tmp_path_factory.mktemp("generated")
-    generator.generate(root / "landing", customers=CUSTOMERS, start=START, end=END, seed=11, fmt="parquet",
-                       progress=False)
-    con = duckdb.connect(str(root / "warehouse.duckdb"))
-    init_warehouse(con)
-    load_landing(con, root / "landing")
+    con = generated_warehouse(root, customers=CUSTOMERS, start=START, end=END, seed=11)
     for day in MONTH_ENDS:
         build_date(con, day, load_rules())
     con.execute("create temp table truth as select * from read_parquet($p)",

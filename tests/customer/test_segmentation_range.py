@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import random
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 

@@ -42,3 +42,15 @@ TO_REPORTING_CURRENCY = [
            from stg_fx_rates f join (select distinct account_id, currency from stg_accounts) a on a.currency = f.currency
            where a.account_id = stg_balances.account_id and f.rate_date <= stg_balances.balance_date), 2), balance)""",
 ]
+
+
+def generated_warehouse(root: Path, *, customers: int, start, end, seed: int) -> duckdb.DuckDBPyConnection:
+    """A generated bank (Parquet landing under root/landing) staged into root/warehouse.duckdb."""
+    from pipelines.generator import generate
+    from pipelines.ingestion.ingest import init_warehouse
+
+    generate(root / "landing", customers=customers, start=start, end=end, seed=seed, fmt="parquet", progress=False)
+    con = duckdb.connect(str(root / "warehouse.duckdb"))
+    init_warehouse(con)
+    load_landing(con, root / "landing")
+    return con

@@ -5,13 +5,12 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import date
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from tests.kit.landing import D1, D2, TXN_COLUMNS, basic_landing, entity_file, txn, write_csv
+from tests.kit.landing import D2, TXN_COLUMNS, basic_landing, entity_file, txn, write_csv
 from pipelines.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -19,8 +19,7 @@ from models.propensity.features import REASONS
 from models.store import list_versions, load_model
 from pipelines.core.config import load_rules
 from pipelines.core.contracts import output_contracts
-from tests.kit.generated import load_landing
-from pipelines.ingestion.ingest import init_warehouse
+from tests.kit.generated import generated_warehouse
 from pipelines.core.engine import DateRange
 from pipelines.propensity.build import (MART_STEPS, approved_version, build_feature_range, family_rows, model_name,
                                         score_range, train_all, training_set)
@@ -28,7 +27,6 @@ from pipelines.publishing.snapshot import contract_violations
 from pipelines.customer.segmentation import build_segmentation
 from pipelines.core.sql import load_sql, run
 
-generator = pytest.importorskip("pipelines.generator", reason="the demo-data generator is not on this branch yet")
 
 pytestmark = pytest.mark.slow
 
@@ -41,11 +39,7 @@ FAMILIES = ["fund", "consumer_loan", "credit_card"]
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("propensity_generated")
-    generator.generate(root / "landing", customers=CUSTOMERS, start=START, end=END, seed=5, fmt="parquet",
-                       progress=False)
-    con = duckdb.connect(str(root / "warehouse.duckdb"))
-    init_warehouse(con)
-    load_landing(con, root / "landing")
+    con = generated_warehouse(root, customers=CUSTOMERS, start=START, end=END, seed=5)
     rules = copy.deepcopy(load_rules())
     rules["propensity"]["families"] = FAMILIES
     for day in MONTH_ENDS:

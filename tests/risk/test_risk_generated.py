@@ -7,17 +7,14 @@ from __future__ import annotations
 
 from datetime import date
 
-import duckdb
 import pytest
 
 from pipelines.core.config import load_rules
 from pipelines.core.contracts import output_contracts
-from pipelines.ingestion.ingest import init_warehouse
 from pipelines.publishing.snapshot import contract_violations
 from pipelines.risk.quality import build_history, planted_quality
-from tests.kit.generated import load_landing
+from tests.kit.generated import generated_warehouse
 
-generator = pytest.importorskip("pipelines.generator")
 
 pytestmark = pytest.mark.slow
 
@@ -28,11 +25,7 @@ CUSTOMERS = 1500
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     root = tmp_path_factory.mktemp("risk_generated")
-    generator.generate(root / "landing", customers=CUSTOMERS, start=START, end=END, seed=5, fmt="parquet",
-                       progress=False)
-    con = duckdb.connect(str(root / "warehouse.duckdb"))
-    init_warehouse(con)
-    load_landing(con, root / "landing")
+    con = generated_warehouse(root, customers=CUSTOMERS, start=START, end=END, seed=5)
     build_history(con, START, END, load_rules())
     quality = {r["pattern"]: r for r in planted_quality(con, root / "landing" / "_truth")}
     yield con, quality
