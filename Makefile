@@ -32,6 +32,7 @@ run: install $(CRM_LANDING)/transactions
 	$(BIN)/crm run --from $(DEMO_START) --to $(DEMO_END)
 
 test: install
+	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/python -m pytest -q
 
 dev: install

@@ -1,6 +1,7 @@
 """Rules are validated when the definitions load: a bad copy fails `dagster definitions validate`, naming the key."""
 
 import copy
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -53,6 +54,8 @@ def test_dagster_definitions_validate_fails_on_a_bad_rules_copy(tmp_path):
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump(bad), encoding="utf-8")
     result = subprocess.run([str(Path(sys.executable).parent / "dagster"), "definitions", "validate",
                              "-m", "pipelines.definitions"], capture_output=True, text=True, cwd=ROOT, timeout=300,
-                            env={**__import__("os").environ, "CRM_RULES": str(tmp_path / "rules.yaml")})
+                            env={**os.environ, "CRM_RULES": str(tmp_path / "rules.yaml"),
+                                 # `make test` exports a DAGSTER_HOME a fresh clone has not created yet.
+                                 "DAGSTER_HOME": str(tmp_path)})
     assert result.returncode != 0
     assert "crm_tasks.offer.min_probability: must be a number" in result.stdout + result.stderr
