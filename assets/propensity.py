@@ -6,6 +6,7 @@ import dagster as dg
 from assets.factory import TRAINING, Table, daily_asset, daily_multi_asset, materializations, run_dates
 from models.propensity.features import FAMILIES
 from pipelines.core.config import RulesResource
+from pipelines.core.contracts import quote_ident as q
 from pipelines.core.resources import ModelStoreResource, WarehouseResource
 from pipelines.propensity.build import (FEATURE_TABLE, MART_STEPS, NotEnoughHistory, approved_version,
                                         build_feature_range, score_range, train_all)
@@ -36,7 +37,7 @@ def int_features(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     dates = run_dates(context)
     with warehouse.connect() as con:
         rows = build_feature_range(con, dates, rules.load())
-        kept = con.sql(f"select count(distinct as_of_date) from {FEATURE_TABLE}").fetchall()[0][0]
+        kept = con.sql(f"select count(distinct as_of_date) from {q(FEATURE_TABLE)}").fetchall()[0][0]
     return dg.MaterializeResult(metadata={"business_dates": len(dates), "rows": rows, "snapshots_kept": kept})
 
 

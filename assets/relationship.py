@@ -5,6 +5,7 @@ import dagster as dg
 
 from assets.factory import Table, daily_asset, materializations, run_dates
 from pipelines.core.config import RulesResource
+from pipelines.core.contracts import quote_ident as q
 from pipelines.core.resources import WarehouseResource
 from pipelines.relationship.crm_tasks import UPSTREAM as TASK_INPUTS, build_crm_tasks_range
 from pipelines.relationship.loyalty import build_loyalty_range, loyalty_rules
@@ -26,8 +27,8 @@ RM_SCORECARD = Table(
 
 
 def _sums(con, table: str, columns: tuple[str, ...], as_of_date) -> dict:
-    values = con.sql(f"select {', '.join(f'coalesce(sum({c}), 0)' for c in columns)} from {table} "
-                     "where as_of_date = $d", params={"d": as_of_date}).fetchall()[0]
+    sums = ", ".join(f"coalesce(sum({q(c)}), 0)" for c in columns)
+    values = con.sql(f"select {sums} from {q(table)} where as_of_date = $d", params={"d": as_of_date}).fetchall()[0]
     return dict(zip(columns, values))
 
 

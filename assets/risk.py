@@ -65,11 +65,11 @@ def risk_reports(context: dg.AssetExecutionContext, warehouse: WarehouseResource
 def risk_scoring(context: dg.AssetExecutionContext, warehouse: WarehouseResource, model_store: ModelStoreResource,
                  rules: RulesResource):
     """Risk features, scores and population stability over the run's dates, with the latest approved model."""
-    dates = run_dates(context)
-    model = current_model(model_store.root, rules.load())
+    dates, config = run_dates(context), rules.load()
+    model = current_model(model_store.root, config)
     context.log.info(f"scoring with {model.method} {model.version}")
     with warehouse.connect() as con:
-        rows = build_scoring(con, dates, rules.load(), model)
+        rows = build_scoring(con, dates, config, model)
         yield from materializations(con, SCORING, dates, rows, {"customer_risk": {
             "score_method": model.method, "model_version": model.version}})
         yield from coverage_results(con, ["customer_risk"], dates)
